@@ -1,0 +1,166 @@
+/**
+ * The Codec service: how schema-encoded payloads become bytes and back.
+ *
+ * The payload `schema` given to a WAL decides the typed shape (business code); the Codec decides
+ * the bytes (composition root), the way Effect's RPC serialization layers do. Like `Clock`, the
+ * Codec has a default (JSON) and never appears in an effect's requirements; provide
+ * `Codec.layerMsgPack` or `Codec.layer(custom)` to replace it.
+ *
+ * Every codec has a stable id that is written into each segment header. Reopening a WAL under a
+ * codec with another id fails with `WalFormatError` (`codec-mismatch`).
+ *
+ * @since 0.1.0
+ */
+import * as MsgPack from "@effect/platform/MsgPack"
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { gunzipSync, gzipSync } from "node:zlib"
+import { WalConfigError } from "./WalError.js"
+import { isValidCodecId } from "./internal/format/header.js"
+
+/**
+ * A codec: synchronous functions between schema-encoded values and bytes. `encode` and `decode`
+ * may throw; the WAL turns a throw into `WalCodecError` for the one entry concerned.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Stable id written into segment headers: 1 to 64 printable ASCII characters. */
+  readonly id: string
+  readonly encode: (value: unknown) => Uint8Array
+  readonly decode: (bytes: Uint8Array) => unknown
+}
+
+/**
+ * A reversible byte transform (compression, encryption) that composes onto any codec.
+ *
+ * @since 0.1.0
+ */
+export interface Transform {
+  /** Stable id; a composed codec's id is `"<codec>+<transform>"`. */
+  readonly id: string
+  readonly encode: (bytes: Uint8Array) => Uint8Array
+  readonly decode: (bytes: Uint8Array) => Uint8Array
+}
+
+/**
+ * The Codec service tag. Read with a JSON default, so it is optional in every environment.
+ *
+ * @since 0.1.0
+ */
+export class Codec extends Context.Tag("effect-wal/Codec")<Codec, Service>() {}
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * JSON text in UTF-8 (id `"json"`). Values JSON cannot represent (`undefined`, functions, bigint,
+ * cycles) fail to encode; schemas should encode them to JSON-safe values first.
+ *
+ * @since 0.1.0
+ */
+export const json: Service = {
+  id: "json",
+  encode: (value) => {
+    const text = JSON.stringify(value)
+    if (text === undefined) throw new TypeError(`JSON cannot encode a value of type ${typeof value}`)
+    return textEncoder.encode(text)
+  },
+  decode: (bytes) => JSON.parse(textDecoder.decode(bytes))
+}
+
+const msgpackEncode = Schema.encodeSync(MsgPack.schema(Schema.Unknown))
+const msgpackDecode = Schema.decodeSync(MsgPack.schema(Schema.Unknown))
+
+/**
+ * MessagePack through the MessagePack support of @effect/platform (id `"msgpack"`): compact, and
+ * keeps `Uint8Array`s, dates and bigints that JSON cannot.
+ *
+ * @since 0.1.0
+ */
+export const msgpack: Service = {
+  id: "msgpack",
+  encode: (value) => msgpackEncode(value),
+  decode: (bytes) => msgpackDecode(bytes)
+}
+
+/**
+ * Raw bytes written as they are (id `"bytes"`): the codec of a WAL opened without a schema. The
+ * value must be a `Uint8Array`; decoding returns a copy the caller owns.
+ *
+ * @since 0.1.0
+ */
+export const bytes: Service = {
+  id: "bytes",
+  encode: (value) => {
+    if (!(value instanceof Uint8Array)) throw new TypeError("a WAL without a schema takes Uint8Array payloads")
+    return value
+  },
+  decode: (bytes) => bytes.slice()
+}
+
+/**
+ * gzip compression (id `"gzip"`) through `node:zlib`, as a transform for `withTransform`.
+ *
+ * @since 0.1.0
+ */
+export const gzip: Transform = {
+  id: "gzip",
+  encode: (bytes) => gzipSync(bytes),
+  decode: (bytes) => gunzipSync(bytes)
+}
+
+/**
+ * Composes a byte transform onto a codec: values are encoded by `codec`, then by `transform`;
+ * decoding runs the other way. The id records both parts (`"msgpack+gzip"`).
+ *
+ * @since 0.1.0
+ */
+export const withTransform = (codec: Service, transform: Transform): Service => ({
+  id: `${codec.id}+${transform.id}`,
+  encode: (value) => transform.encode(codec.encode(value)),
+  decode: (bytes) => codec.decode(transform.decode(bytes))
+})
+
+/**
+ * Checks a custom codec's id: it must fit a segment header (1 to 64 printable ASCII characters)
+ * and must not be `"bytes"`, which is reserved for WALs without a schema.
+ *
+ * @since 0.1.0
+ */
+export const validate = (codec: Service): Effect.Effect<Service, WalConfigError> =>
+  !isValidCodecId(codec.id)
+    ? Effect.fail(new WalConfigError({ field: "codec.id", detail: `${JSON.stringify(codec.id)} is not 1 to 64 printable ASCII characters` }))
+    : codec.id === bytes.id
+    ? Effect.fail(new WalConfigError({ field: "codec.id", detail: `"${bytes.id}" is reserved for WALs without a schema` }))
+    : Effect.succeed(codec)
+
+/**
+ * Provides a custom codec. Building the layer fails with `WalConfigError` if its id is invalid.
+ *
+ * @since 0.1.0
+ */
+export const layer = (codec: Service): Layer.Layer<Codec, WalConfigError> => Layer.effect(Codec, validate(codec))
+
+/**
+ * Provides the JSON codec (the default when no Codec layer is given).
+ *
+ * @since 0.1.0
+ */
+export const layerJson: Layer.Layer<Codec> = Layer.succeed(Codec, json)
+
+/**
+ * Provides the MessagePack codec.
+ *
+ * @since 0.1.0
+ */
+export const layerMsgPack: Layer.Layer<Codec> = Layer.succeed(Codec, msgpack)
+
+/**
+ * The codec in the environment, or JSON when none was provided.
+ *
+ * @since 0.1.0
+ */
+export const current: Effect.Effect<Service> = Effect.map(
+  Effect.serviceOption(Codec),
+  Option.getOrElse(() => json)
+)

@@ -1,0 +1,14 @@
+/**
+ * effect-wal: a durable, segmented, checksummed write-ahead log for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Codec from "./Codec.js"
+
+/** @since 0.1.0 */
+export * as Durability from "./Durability.js"
+
+/** @since 0.1.0 */
+export * as WalError from "./WalError.js"
