@@ -11,4 +11,7 @@ export * as Codec from "./Codec.js"
 export * as Durability from "./Durability.js"
 
 /** @since 0.1.0 */
+export * as Wal from "./Wal.js"
+
+/** @since 0.1.0 */
 export * as WalError from "./WalError.js"

@@ -202,3 +202,30 @@ export const decodeSealPayload = (buffer: Uint8Array, start: number): SealInfo =
     lastCheckpoint: readU64(view, start + 16)
   }
 }
+
+/**
+ * Looks for a frame of this WAL (valid checksum under `seed`, valid fields) starting anywhere in
+ * `buffer[from, end)` whose durable offset is greater than `minDurable`. Returns its position, or
+ * -1. Recovery uses it to tell a torn tail (nothing valid written after the damage was durable)
+ * from corruption (a later frame proves the damaged bytes had been fsynced).
+ */
+export const findDurableFrameAfter = (
+  buffer: Uint8Array,
+  from: number,
+  end: number,
+  seed: number,
+  maxPayload: number,
+  minDurable: number
+): number => {
+  const view = viewOf(buffer)
+  for (let pos = from; pos + FRAME_HEADER_SIZE <= end; pos++) {
+    const kind = buffer[pos + 8]!
+    if (kind < FrameKind.data || kind > FrameKind.seal || (buffer[pos + 9]! & ~FLAG_CONTINUES) !== 0) continue
+    if (buffer[pos + 10] !== 0 || buffer[pos + 11] !== 0) continue
+    if (view.getUint32(pos + 12, true) <= minDurable) continue
+    const length = view.getUint32(pos + 4, true)
+    if (length > maxPayload || pos + FRAME_HEADER_SIZE + length > end) continue
+    if (crc32cUpdate(seed, buffer, pos + 4, pos + FRAME_HEADER_SIZE + length) === view.getUint32(pos, true)) return pos
+  }
+  return -1
+}

@@ -1,0 +1,256 @@
+/**
+ * The write-ahead log: a single writer fiber fed by a bounded queue, group commit, segmented and
+ * checksummed files, recovery that refuses corruption, and Stream replay and tailing.
+ *
+ * ```ts
+ * const wal = yield* Wal.make({ directory: "data/wal", schema: Event })
+ * const seq = yield* wal.append(event)
+ * yield* wal.replay({ from: 1 }).pipe(Stream.runForEach(apply))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type { Context, Effect, Option, Schema, Scope, Stream } from "effect"
+import { Layer } from "effect"
+import type * as Durability from "./Durability.js"
+import * as internal from "./internal/wal.js"
+import type {
+  WalClosedError,
+  WalCodecError,
+  WalConfigError,
+  WalCorruptionError,
+  WalEntryTooLargeError,
+  WalFormatError,
+  WalIOError,
+  WalLockedError,
+  WalOverloadedError,
+  WalPoisonedError
+} from "./WalError.js"
+
+/**
+ * One entry of the log. `seq` starts at 1 and is contiguous; `timestamp` is milliseconds from a
+ * hybrid logical clock (Effect's `Clock`, never decreasing even when the wall clock steps back).
+ *
+ * @since 0.1.0
+ */
+export interface WalEntry<A> {
+  readonly seq: number
+  readonly timestamp: number
+  readonly kind: "data" | "checkpoint"
+  readonly payload: A
+}
+
+/**
+ * Options shared by `make`, `layer` and `reader`.
+ *
+ * @since 0.1.0
+ */
+export interface ReadOptions<A = Uint8Array, I = unknown> {
+  /** The WAL directory; created with its parents when missing (writer only). */
+  readonly directory: string
+  /**
+   * The payload schema. Payloads are encoded with it, then turned into bytes by the `Codec`
+   * service (JSON by default). Without a schema payloads are `Uint8Array`s written as they are.
+   */
+  readonly schema?: Schema.Schema<A, I, never>
+  /** Largest payload in bytes (default 16 MiB, at most what one segment holds). */
+  readonly maxEntryBytes?: number
+}
+
+/**
+ * Options of a writer.
+ *
+ * @since 0.1.0
+ */
+export interface Options<A = Uint8Array, I = unknown> extends ReadOptions<A, I> {
+  /** When an append is acknowledged (default `Durability.strict`). */
+  readonly durability?: Durability.Durability
+  /** Size at which a segment is sealed and the next one begins (default 64 MiB, 1 KiB to 4 GiB). */
+  readonly segmentBytes?: number
+  /** How many requests the append queue holds (default 8192). */
+  readonly queueCapacity?: number
+  /** A full queue suspends the producer (`"suspend"`, default) or fails with `WalOverloadedError` (`"fail"`). */
+  readonly overflow?: "suspend" | "fail"
+  /**
+   * `"full"` (default) verifies every frame of every segment at open. `"tail"` scans only the last
+   * segment, trusts sealed segments by their seal frame, and verifies their frames as they are read.
+   */
+  readonly verify?: "full" | "tail"
+}
+
+/**
+ * A torn tail that recovery cut off: data written but never made durable before a crash.
+ *
+ * @since 0.1.0
+ */
+export interface TornTail {
+  /** The segment file that was truncated. */
+  readonly file: string
+  /** The new end of the file: the end of the last complete batch. */
+  readonly offset: number
+  /** Bytes cut. */
+  readonly bytes: number
+  /** Complete frames of an unfinished atomic batch that were cut with it. */
+  readonly entries: number
+  /** What was found at the cut: an incomplete frame, a checksum mismatch, an unfinished batch, ... */
+  readonly reason: string
+}
+
+/**
+ * What opening the WAL found and did. Nothing is repaired without being reported here.
+ *
+ * @since 0.1.0
+ */
+export interface RecoveryReport {
+  /** Whether the directory held no WAL and a new one was created. */
+  readonly created: boolean
+  /** The WAL id (hex) written in every segment header. */
+  readonly walId: string
+  /** The codec id of the segments. */
+  readonly codecId: string
+  /** The verification mode used. */
+  readonly verify: "full" | "tail"
+  /** Segment files in the log after opening. */
+  readonly segments: number
+  /** Segments whose frames were read and verified one by one. */
+  readonly segmentsScanned: number
+  /** Frames whose checksum was verified. */
+  readonly framesVerified: number
+  /** The last committed sequence number (0 when empty). */
+  readonly lastSequence: number
+  /** The sequence number of the last checkpoint entry (0 when none). */
+  readonly lastCheckpoint: number
+  /** The torn tail that was cut, if any. */
+  readonly tornTail: Option.Option<TornTail>
+  /** Segment files removed because their creation was torn by a crash (no entry in them). */
+  readonly removedSegments: ReadonlyArray<string>
+  /** The holder of a stale lock that was taken over, if any. */
+  readonly lockTakenOver: Option.Option<string>
+  /** Files in the directory that are not segments and were left alone. */
+  readonly ignoredFiles: ReadonlyArray<string>
+  /** Time spent opening, from Effect's `Clock`. */
+  readonly elapsedMillis: number
+}
+
+/**
+ * Errors of opening a WAL.
+ *
+ * @since 0.1.0
+ */
+export type OpenError = WalConfigError | WalIOError | WalLockedError | WalFormatError | WalCorruptionError
+
+/**
+ * Errors of an append.
+ *
+ * @since 0.1.0
+ */
+export type AppendError =
+  | WalCodecError
+  | WalEntryTooLargeError
+  | WalOverloadedError
+  | WalClosedError
+  | WalPoisonedError
+
+/**
+ * Errors of reading the log.
+ *
+ * @since 0.1.0
+ */
+export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError | WalConfigError
+
+/**
+ * A read-only view of a WAL.
+ *
+ * @since 0.1.0
+ */
+export interface WalReader<A> {
+  /** The WAL directory. */
+  readonly directory: string
+  /**
+   * Entries with `from <= seq <= to` in sequence order, up to the last committed entry at the
+   * moment the stream starts. Chunks hold many entries; payloads are decoded a chunk at a time.
+   * A `from` or `to` that is not an integer fails with `WalConfigError`.
+   */
+  readonly replay: (options?: { readonly from?: number; readonly to?: number }) => Stream.Stream<WalEntry<A>, ReadError>
+}
+
+/**
+ * An open WAL. Appends are acknowledged once their durability mode is met; reads never block the
+ * writer and the writer never waits for a reader.
+ *
+ * @since 0.1.0
+ */
+export interface Wal<A> extends WalReader<A> {
+  /** Appends one entry and returns its sequence number once durable under the mode in use. */
+  readonly append: (payload: A) => Effect.Effect<number, AppendError>
+  /**
+   * Appends entries as one atomic batch: after a crash either all of them are in the log or none.
+   * Returns their sequence numbers. An empty batch returns an empty array at once.
+   */
+  readonly appendAll: (payloads: Iterable<A>) => Effect.Effect<ReadonlyArray<number>, AppendError>
+  /**
+   * Replays from `from`, then follows new entries as they are acknowledged, with no gap and no
+   * duplicate between the two phases. A slow consumer reads from the files, so it holds no
+   * unbounded memory. Ends when the WAL closes.
+   */
+  readonly tail: (options?: { readonly from?: number }) => Stream.Stream<WalEntry<A>, ReadError>
+  /** Makes everything appended so far durable (an fsync), whatever the durability mode. */
+  readonly sync: Effect.Effect<void, WalClosedError | WalPoisonedError>
+  /** The last acknowledged sequence number (0 when empty). */
+  readonly lastSequence: Effect.Effect<number>
+  /** What opening found and did. */
+  readonly recovery: RecoveryReport
+}
+
+/**
+ * Opens (or creates) the WAL in `options.directory` for writing, for the life of the scope: takes
+ * the directory lock, recovers, and starts the writer. Closing the scope stops intake, writes and
+ * syncs what is queued, and releases the lock.
+ *
+ * @since 0.1.0
+ */
+export const make: {
+  <A, I>(
+    options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<Wal<A>, OpenError, FileSystem.FileSystem | Scope.Scope>
+  (options: Options): Effect.Effect<Wal<Uint8Array>, OpenError, FileSystem.FileSystem | Scope.Scope>
+} = internal.make as any
+
+/**
+ * A read-only view of the WAL in `options.directory`: it takes no lock, writes nothing, and can
+ * run while another process writes. Each replay sees a consistent committed prefix.
+ *
+ * @since 0.1.0
+ */
+export const reader: {
+  <A, I>(
+    options: ReadOptions<A, I> & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem>
+  (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem>
+} = internal.reader as any
+
+/**
+ * A Layer that provides an open WAL under the user's own tag.
+ *
+ * ```ts
+ * class Events extends Context.Tag("Events")<Events, Wal.Wal<Event>>() {}
+ * const EventsLive = Wal.layer(Events, { directory: "data/events", schema: Event })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = <Id, A, I>(
+  tag: Context.Tag<Id, Wal<A>>,
+  options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))
+
+/**
+ * Like `layer`, for a WAL of raw `Uint8Array` payloads.
+ *
+ * @since 0.1.0
+ */
+export const layerBytes = <Id>(
+  tag: Context.Tag<Id, Wal<Uint8Array>>,
+  options: Options
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))

@@ -1,0 +1,76 @@
+/**
+ * Filesystem helpers for the WAL. Every platform failure is mapped to `WalIOError` here, with the
+ * operation and path, so the rest of the WAL speaks only its own error model.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Effect } from "effect"
+import * as Path from "node:path"
+import { fromPlatformError, type WalIOError } from "../WalError.js"
+
+/** Reads into `buffer` from the file's current position until it is full or the file ends. */
+export const readFully = (file: FileSystem.File, buffer: Uint8Array, path: string): Effect.Effect<number, WalIOError> =>
+  Effect.gen(function*() {
+    let filled = 0
+    while (filled < buffer.length) {
+      const n = Number(yield* file.read(buffer.subarray(filled)).pipe(Effect.mapError(fromPlatformError("read", path))))
+      if (n === 0) break
+      filled += n
+    }
+    return filled
+  })
+
+/** Reads `length` bytes at `offset` (fewer if the file ends first). */
+export const readAt = (
+  file: FileSystem.File,
+  offset: number,
+  length: number,
+  path: string
+): Effect.Effect<Uint8Array, WalIOError> =>
+  Effect.gen(function*() {
+    yield* file.seek(offset, "start")
+    const buffer = new Uint8Array(length)
+    const n = yield* readFully(file, buffer, path)
+    return n === length ? buffer : buffer.subarray(0, n)
+  })
+
+/** Opens a file in the current scope. */
+export const open = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  flag: FileSystem.OpenFlag
+) => fs.open(path, { flag }).pipe(Effect.mapError(fromPlatformError(`open(${flag})`, path)))
+
+/** The size of an open file. */
+export const sizeOf = (file: FileSystem.File, path: string): Effect.Effect<number, WalIOError> =>
+  file.stat.pipe(Effect.map((info) => Number(info.size)), Effect.mapError(fromPlatformError("stat", path)))
+
+/** fsync of an open file. */
+export const syncFile = (file: FileSystem.File, path: string): Effect.Effect<void, WalIOError> =>
+  file.sync.pipe(Effect.mapError(fromPlatformError("fsync", path)))
+
+/** Writes all of `bytes` at the file's current position. */
+export const writeAll = (file: FileSystem.File, bytes: Uint8Array, path: string): Effect.Effect<void, WalIOError> =>
+  file.writeAll(bytes).pipe(Effect.mapError(fromPlatformError("write", path)))
+
+/**
+ * fsync of a directory, which makes the names created, renamed or removed in it durable. Without
+ * it a crash can lose a new segment's name even though its data was fsynced.
+ */
+export const syncDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, WalIOError> =>
+  Effect.scoped(Effect.flatMap(open(fs, directory, "r"), (dir) => syncFile(dir, directory)))
+
+/** Creates `directory` (and its parents) when missing, making each new name durable. */
+export const ensureDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, WalIOError> =>
+  Effect.gen(function*() {
+    const exists = yield* fs.exists(directory).pipe(Effect.mapError(fromPlatformError("stat", directory)))
+    if (exists) return
+    const parent = Path.dirname(directory)
+    if (parent !== directory) yield* ensureDirectory(fs, parent)
+    yield* fs.makeDirectory(directory).pipe(
+      Effect.catchTag("SystemError", (e) => e.reason === "AlreadyExists" ? Effect.void : Effect.fail(e)),
+      Effect.mapError(fromPlatformError("mkdir", directory))
+    )
+    // The new directory's name lives in its parent: fsync the parent so a crash cannot lose the
+    // directory after segments inside it were acknowledged.
+    yield* syncDirectory(fs, parent)
+  })

@@ -1,0 +1,191 @@
+/**
+ * Reading the log across segments: a cursor that opens one segment at a time, reads it in large
+ * chunks, decodes payloads a chunk at a time, and moves to the next segment at a seal frame.
+ * Replay, tail and the read-only reader are built on it; they differ only in their
+ * `SegmentSource`: where the segments are and how far each may be read.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Chunk, Effect, Exit, Option, Scope } from "effect"
+import type { ReadError, WalEntry } from "../Wal.js"
+import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
+import { FrameKind, HEADER_SIZE } from "./format/constants.js"
+import type { StopReason } from "./format/frame.js"
+import { open } from "./io.js"
+import type { PayloadCodec } from "./payload.js"
+import type { SegmentState } from "./recovery.js"
+import { SegmentReader } from "./segmentReader.js"
+
+/** Where a cursor finds segments and how far it may read them. */
+export interface SegmentSource {
+  /** The segment holding `sequence`, or the first one after it; `None` when there is none (yet). */
+  readonly segmentFor: (sequence: number) => Effect.Effect<Option.Option<SegmentState>, WalIOError | WalCorruptionError>
+  /** Bytes of `segment` that may be read: its committed size, or everything. */
+  readonly limitOf: (segment: SegmentState) => number
+  /**
+   * What an invalid or incomplete frame in `segment` means: `"corruption"` (committed bytes are
+   * bad) or `"end"` (the last segment seen by a read-only reader: a write in progress or a torn
+   * tail, where its committed prefix ends). Segments marked sealed must end with a seal frame.
+   */
+  readonly damageAtEnd: (segment: SegmentState) => "corruption" | "end"
+  /** Checks the header of a segment that was just opened (`Effect.void` when already checked). */
+  readonly checkHeader: (file: FileSystem.File, segment: SegmentState) => Effect.Effect<void, WalIOError | WalFormatError | WalCorruptionError>
+  readonly seed: number
+  readonly maxPayload: number
+}
+
+/** Entries per chunk at most. */
+const CHUNK_ENTRIES = 4096
+
+const describe: Record<Exclude<StopReason, "end" | "incomplete">, string> = {
+  "checksum": "checksum mismatch",
+  "bad-length": "frame length over the maximum",
+  "bad-frame": "invalid frame fields",
+  "out-of-order": "sequence out of order"
+}
+
+/** A position in the log that reads forward, one chunk of entries at a time. */
+export class LogCursor<A> {
+  private segment: SegmentState | undefined
+  private reader: SegmentReader | undefined
+  private segmentScope: Scope.CloseableScope | undefined
+  private finished: SegmentState | undefined
+
+  constructor(
+    readonly fs: FileSystem.FileSystem,
+    readonly source: SegmentSource,
+    readonly codec: PayloadCodec<A>,
+    /** The next sequence to deliver. */
+    public nextSequence: number
+  ) {}
+
+  /**
+   * Reads entries with `nextSequence <= seq <= upTo`, at most one chunk. An empty chunk means
+   * nothing more can be read now (the end of what is readable has been reached).
+   */
+  read(upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
+    return Effect.gen(this, function*() {
+      const out: Array<WalEntry<A>> = []
+      while (out.length === 0 && this.nextSequence <= upTo) {
+        const reader = yield* this.readerFor(this.nextSequence)
+        if (reader === undefined) break
+        const more = yield* this.decodeInto(reader, upTo, out)
+        if (!more && out.length === 0) break
+      }
+      return Chunk.unsafeFromArray(out)
+    })
+  }
+
+  /** Closes the open segment file, if any. */
+  close(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const scope = this.segmentScope
+      this.segmentScope = undefined
+      this.reader = undefined
+      this.segment = undefined
+      return scope === undefined ? Effect.void : Scope.close(scope, Exit.void)
+    })
+  }
+
+  private readerFor(sequence: number): Effect.Effect<SegmentReader | undefined, ReadError> {
+    return Effect.gen(this, function*() {
+      if (this.reader !== undefined) return this.reader
+      const found = yield* this.source.segmentFor(sequence)
+      if (Option.isNone(found) || found.value === this.finished) return undefined
+      const segment = found.value
+      const scope = yield* Scope.make()
+      const file = yield* open(this.fs, segment.path, "r").pipe(Scope.extend(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
+      yield* this.source.checkHeader(file, segment).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
+      this.segmentScope = scope
+      this.segment = segment
+      if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
+      this.reader = new SegmentReader(file, segment.path, HEADER_SIZE, segment.firstSequence, this.source.seed, this.source.maxPayload)
+      return this.reader
+    })
+  }
+
+  /**
+   * Decodes frames into `out` until a chunk is full, `upTo` is passed, or the readable bytes end.
+   * Returns whether another call may make progress in this segment or the next one.
+   */
+  private decodeInto(
+    reader: SegmentReader,
+    upTo: number,
+    out: Array<WalEntry<A>>
+  ): Effect.Effect<boolean, ReadError> {
+    return Effect.gen(this, function*() {
+      const segment = this.segment!
+      const cursor = reader.cursor
+      reader.limit = this.source.limitOf(segment)
+      // Entries of an atomic batch are held back until its last frame is seen.
+      let batchStart = -1
+      let batchOut = 0
+      let batchSequence = 0
+      for (;;) {
+        const result = cursor.next()
+        if (result === "frame") {
+          if (cursor.kind === FrameKind.seal) {
+            this.finished = segment
+            yield* this.close()
+            return true
+          }
+          const sequence = cursor.sequence
+          if (sequence > upTo) {
+            cursor.position = cursor.frameStart
+            cursor.expectedSequence = sequence
+            return false
+          }
+          if (batchStart < 0 && !cursor.commits) {
+            batchStart = cursor.frameStart
+            batchOut = out.length
+            batchSequence = this.nextSequence
+          }
+          if (sequence >= this.nextSequence) {
+            out.push(this.entry(cursor.kind, sequence, cursor.timestamp, cursor.buffer.subarray(cursor.payloadStart, cursor.payloadEnd)))
+            this.nextSequence = sequence + 1
+          }
+          if (cursor.commits) {
+            batchStart = -1
+            if (out.length >= CHUNK_ENTRIES) return true
+          }
+          continue
+        }
+        if (batchStart >= 0) {
+          // Rewind to the start of the unfinished batch before reading more (or stopping).
+          cursor.position = batchStart
+          cursor.expectedSequence = batchSequence
+          out.length = batchOut
+          this.nextSequence = batchSequence
+          batchStart = -1
+        }
+        if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
+        if (result === "end" && !segment.sealed) return false
+        if (result !== "end" && this.source.damageAtEnd(segment) === "end") return false
+        return yield* new WalCorruptionError({
+          file: segment.path,
+          offset: reader.position,
+          reason: result === "end"
+            ? "sealed segment ends without a seal frame"
+            : result === "incomplete"
+            ? "incomplete frame inside committed data"
+            : describe[result]
+        })
+      }
+    })
+  }
+
+  private entry(kind: number, seq: number, timestamp: number, bytes: Uint8Array): WalEntry<A> {
+    let payload: A
+    try {
+      payload = this.codec.decode(bytes)
+    } catch (error) {
+      throw error instanceof WalCodecError ? error : new WalCodecError({ direction: "decode", codec: this.codec.id, cause: error })
+    }
+    return { seq, timestamp, kind: kind === FrameKind.checkpoint ? "checkpoint" : "data", payload }
+  }
+}
+
+/** Runs `read`, turning a thrown `WalCodecError` into a failure. */
+export const readChunk = <A>(cursor: LogCursor<A>, upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
+  Effect.catchAllDefect(cursor.read(upTo), (defect) =>
+    defect instanceof WalCodecError ? Effect.fail(defect) : Effect.die(defect))
+

@@ -1,0 +1,45 @@
+/**
+ * The pairing of a payload schema with the Codec service, built once per WAL: synchronous
+ * functions between typed values and bytes, so batches are encoded and chunks decoded in tight
+ * loops. Failures are thrown as `WalCodecError` inside the library and caught at its edges.
+ */
+import { Schema } from "effect"
+import * as Codec from "../Codec.js"
+import { WalCodecError } from "../WalError.js"
+
+/** Typed values to bytes and back for one WAL. */
+export interface PayloadCodec<A> {
+  /** The codec id written into segment headers. */
+  readonly id: string
+  /** Encodes a value; throws `WalCodecError`. */
+  readonly encode: (value: A) => Uint8Array
+  /** Decodes bytes (which may be a view into a reused buffer); throws `WalCodecError`. */
+  readonly decode: (bytes: Uint8Array) => A
+}
+
+/** Builds the pairing: raw bytes without a schema, schema then codec with one. */
+export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec: Codec.Service): PayloadCodec<A> => {
+  if (schema === undefined) {
+    const raw = Codec.bytes
+    return {
+      id: raw.id,
+      encode: (value) => guard("encode", raw.id, () => raw.encode(value)),
+      decode: (bytes) => raw.decode(bytes) as A
+    }
+  }
+  const encodeValue = Schema.encodeSync(schema)
+  const decodeValue = Schema.decodeUnknownSync(schema)
+  return {
+    id: codec.id,
+    encode: (value) => guard("encode", codec.id, () => codec.encode(encodeValue(value))),
+    decode: (bytes) => guard("decode", codec.id, () => decodeValue(codec.decode(bytes)))
+  }
+}
+
+const guard = <T>(direction: "encode" | "decode", codec: string, f: () => T): T => {
+  try {
+    return f()
+  } catch (cause) {
+    throw new WalCodecError({ direction, codec, cause })
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * Recovery: scan the segments in order, check every header, verify frames, classify the end of the
+ * last segment, and apply the only repairs a crash can explain (cut a torn tail, remove a segment
+ * whose creation was torn), each of them reported. Anything else is refused with a typed error.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Clock, Effect, Either, Option, Random, type Scope } from "effect"
+import * as Path from "node:path"
+import type { RecoveryReport, TornTail } from "../Wal.js"
+import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
+import type { ResolvedConfig } from "./config.js"
+import { FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
+import { decodeSealPayload, findDurableFrameAfter, frameSeed, FrameCursor } from "./format/frame.js"
+import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
+import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
+import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
+import { acquire, LOCK_FILE } from "./lock.js"
+import { SegmentReader } from "./segmentReader.js"
+
+/** What the WAL knows of one segment. The writer updates the active one in place. */
+export interface SegmentState {
+  readonly index: number
+  readonly firstSequence: number
+  readonly name: string
+  readonly path: string
+  /** Last committed sequence in the segment; `firstSequence - 1` while empty. */
+  lastSequence: number
+  /** Committed size in bytes. */
+  size: number
+  sealed: boolean
+}
+
+/** The state a writer starts from. */
+export interface Recovered {
+  readonly walId: Uint8Array
+  readonly seed: number
+  /** Segments in order; the last one is the active segment and is never sealed. */
+  readonly segments: Array<SegmentState>
+  readonly lastSequence: number
+  readonly lastTimestamp: number
+  readonly lastCheckpoint: number
+  readonly report: RecoveryReport
+}
+
+/** A directory listing split into segments (in index order) and other files. */
+export interface Listing {
+  readonly segments: ReadonlyArray<{ readonly name: string; readonly index: number; readonly firstSequence: number }>
+  readonly ignored: ReadonlyArray<string>
+}
+
+/** Lists a WAL directory. The lock file and its temporaries are the WAL's own and not listed. */
+export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<Listing, WalIOError> =>
+  fs.readDirectory(directory).pipe(
+    Effect.mapError(fromPlatformError("readDirectory", directory)),
+    Effect.map((names) => {
+      const segments: Array<{ name: string; index: number; firstSequence: number }> = []
+      const ignored: Array<string> = []
+      for (const name of [...names].sort()) {
+        const parsed = parseSegmentName(name)
+        if (Option.isSome(parsed)) segments.push({ name, index: parsed.value.segmentIndex, firstSequence: parsed.value.firstSequence })
+        else if (name !== LOCK_FILE && !name.startsWith(`${LOCK_FILE}.`)) ignored.push(name)
+      }
+      segments.sort((a, b) => a.index - b.index)
+      return { segments, ignored }
+    })
+  )
+
+/** Fails when the segment indexes of a listing are not contiguous. */
+export const checkContiguous = (directory: string, listing: Listing): Effect.Effect<void, WalCorruptionError> => {
+  for (let i = 1; i < listing.segments.length; i++) {
+    const previous = listing.segments[i - 1]!
+    const current = listing.segments[i]!
+    if (current.index !== previous.index + 1) {
+      return Effect.fail(
+        new WalCorruptionError({
+          file: Path.join(directory, current.name),
+          offset: 0,
+          reason: `segment ${current.index} follows segment ${previous.index}: a segment is missing`
+        })
+      )
+    }
+  }
+  return Effect.void
+}
+
+/** The expectations a header is checked against. */
+export interface HeaderExpectations {
+  readonly codecId: string
+  readonly walId: Uint8Array | undefined
+  readonly index: number
+  readonly firstSequence: number
+}
+
+/** Checks a decoded header against the WAL, the codec in use and the file's name. */
+export const checkHeader = (
+  path: string,
+  header: SegmentHeader,
+  expected: HeaderExpectations
+): Either.Either<SegmentHeader, WalFormatError | WalCorruptionError> => {
+  if (expected.walId !== undefined && hex(header.walId) !== hex(expected.walId)) {
+    return Either.left(
+      new WalFormatError({
+        file: path,
+        problem: "wal-id-mismatch",
+        detail: `segment belongs to WAL ${hex(header.walId)}, not ${hex(expected.walId)}`
+      })
+    )
+  }
+  if (header.codecId !== expected.codecId) {
+    return Either.left(
+      new WalFormatError({
+        file: path,
+        problem: "codec-mismatch",
+        detail: `segment was written with codec "${header.codecId}" but the WAL is opened with "${expected.codecId}"`
+      })
+    )
+  }
+  if (header.segmentIndex !== expected.index || header.firstSequence !== expected.firstSequence) {
+    return Either.left(
+      new WalCorruptionError({
+        file: path,
+        offset: 0,
+        reason: `header says segment ${header.segmentIndex} from sequence ${header.firstSequence}, ` +
+          `the file name says segment ${expected.index} from sequence ${expected.firstSequence}`
+      })
+    )
+  }
+  return Either.right(header)
+}
+
+/** Reads and checks a segment's header. */
+export const readHeader = (
+  file: FileSystem.File,
+  path: string,
+  expected: HeaderExpectations
+): Effect.Effect<SegmentHeader, WalIOError | WalFormatError | WalCorruptionError> =>
+  Effect.flatMap(readAt(file, 0, HEADER_SIZE, path), (bytes) =>
+    Either.match(decodeHeader(bytes), {
+      onLeft: (problem) => Effect.fail(new WalFormatError({ file: path, problem: problem.problem, detail: problem.detail })),
+      onRight: (header) => checkHeader(path, header, expected)
+    }))
+
+/** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
+const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0 && (i >= SEGMENT_MAGIC.length || bytes[i] !== SEGMENT_MAGIC[i])) return false
+  }
+  return true
+}
+
+/** The outcome of scanning one segment's frames. */
+interface SegmentScan {
+  readonly lastSequence: number
+  readonly lastTimestamp: number
+  readonly lastCheckpoint: number
+  readonly committedEnd: number
+  readonly sealed: boolean
+  readonly frames: number
+  readonly torn: Option.Option<TornTail>
+}
+
+interface ScanInput {
+  readonly file: FileSystem.File
+  readonly path: string
+  readonly size: number
+  readonly firstSequence: number
+  readonly isLast: boolean
+  readonly seed: number
+  readonly maxPayload: number
+  readonly lastCheckpoint: number
+}
+
+const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
+
+const describeStop = (reason: string): string => {
+  switch (reason) {
+    case "incomplete":
+      return "incomplete frame"
+    case "checksum":
+      return "checksum mismatch"
+    case "bad-length":
+      return "frame length over the maximum"
+    case "bad-frame":
+      return "invalid frame fields"
+    case "out-of-order":
+      return "sequence out of order"
+    default:
+      return reason
+  }
+}
+
+/**
+ * Verifies every frame of a segment. Damage in a segment that is not the last is corruption. At
+ * the end of the last segment, damage is a torn tail unless a later frame proves the damaged bytes
+ * had already been made durable (its durable offset is past them): then it is corruption.
+ */
+const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    const { file, path, size, isLast } = input
+    const reader = new SegmentReader(file, path, HEADER_SIZE, input.firstSequence, input.seed, input.maxPayload)
+    const cursor = reader.cursor
+    let committedEnd = HEADER_SIZE
+    let lastSequence = input.firstSequence - 1
+    let lastTimestamp = 0
+    let lastCheckpoint = input.lastCheckpoint
+    let pendingCheckpoint = lastCheckpoint
+    let pending = 0
+    let entries = 0
+    let frames = 0
+    let sealed = false
+    let stop: string
+    for (;;) {
+      const result = cursor.next()
+      if (result === "frame") {
+        frames++
+        if (sealed) return yield* corruption(path, reader.position - (cursor.payloadEnd - cursor.frameStart), "frame after the seal frame")
+        if (cursor.kind === FrameKind.seal) {
+          const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
+          const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
+          if (pending > 0) return yield* corruption(path, at, "seal frame inside an atomic batch")
+          if (seal.lastSequence !== cursor.sequence || seal.entryCount !== entries || seal.lastCheckpoint !== lastCheckpoint) {
+            return yield* corruption(path, at, "seal frame does not match the segment's entries")
+          }
+          sealed = true
+          committedEnd = reader.position
+          lastTimestamp = Math.max(lastTimestamp, cursor.timestamp)
+          continue
+        }
+        entries++
+        pending++
+        if (cursor.kind === FrameKind.checkpoint) pendingCheckpoint = cursor.sequence
+        if (cursor.commits) {
+          pending = 0
+          committedEnd = reader.position
+          lastSequence = cursor.sequence
+          lastTimestamp = Math.max(lastTimestamp, cursor.timestamp)
+          lastCheckpoint = pendingCheckpoint
+        }
+        continue
+      }
+      if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
+      stop = result
+      break
+    }
+    const scan = { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames }
+    if (stop === "end" && pending === 0) {
+      if (!isLast && !sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
+      return { ...scan, torn: Option.none() }
+    }
+    const damageAt = stop === "end" ? committedEnd : reader.position
+    const reason = stop === "end" ? "atomic batch without its last frame" : describeStop(stop)
+    if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
+    const rest = yield* readAt(file, damageAt, size - damageAt, path)
+    const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, input.maxPayload, damageAt)
+    if (proof >= 0) {
+      return yield* corruption(
+        path,
+        damageAt,
+        `${reason}, followed by a valid frame at offset ${damageAt + proof} written after this offset was made durable`
+      )
+    }
+    return {
+      ...scan,
+      torn: Option.some({ file: path, offset: committedEnd, bytes: size - committedEnd, entries: pending, reason })
+    }
+  })
+
+/** Reads a sealed segment's seal frame only (fast open). */
+const readSeal = (
+  file: FileSystem.File,
+  path: string,
+  size: number,
+  firstSequence: number,
+  seed: number
+): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    const at = size - SEAL_FRAME_SIZE
+    const invalid = corruption(path, Math.max(at, HEADER_SIZE), "segment is not the last but does not end with a valid seal frame")
+    if (at < HEADER_SIZE) return yield* invalid
+    const bytes = yield* readAt(file, at, SEAL_FRAME_SIZE, path)
+    const cursor = new FrameCursor(seed, SEAL_FRAME_SIZE)
+    const sequence = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true) +
+      new DataView(bytes.buffer, bytes.byteOffset).getUint32(20, true) * 0x1_0000_0000
+    cursor.reset(bytes, 0, bytes.length, sequence + 1)
+    if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return yield* invalid
+    const seal = decodeSealPayload(bytes, cursor.payloadStart)
+    if (seal.lastSequence - firstSequence + 1 !== seal.entryCount) return yield* invalid
+    return {
+      lastSequence: seal.lastSequence,
+      lastTimestamp: cursor.timestamp,
+      lastCheckpoint: seal.lastCheckpoint,
+      committedEnd: size,
+      sealed: true,
+      frames: 1,
+      torn: Option.none()
+    }
+  })
+
+/** Creates a segment: header written and fsynced, then the directory fsynced. */
+export const createSegment = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  walId: Uint8Array,
+  codecId: string,
+  index: number,
+  firstSequence: number
+): Effect.Effect<SegmentState, WalIOError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const name = formatSegmentName(index, firstSequence)
+      const path = Path.join(directory, name)
+      // "wx": a file already under this name is never overwritten.
+      const file = yield* open(fs, path, "wx")
+      yield* writeAll(file, encodeHeader({ walId, segmentIndex: index, firstSequence, codecId }), path)
+      // The header must be durable before any entry in this segment is acknowledged.
+      yield* syncFile(file, path)
+      // And so must the segment's name, or a crash could lose the whole file.
+      yield* syncDirectory(fs, directory)
+      return { index, firstSequence, name, path, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false }
+    })
+  )
+
+/**
+ * Opens the WAL directory for a writer: lock, scan, verify, cut a torn tail, and make sure the last
+ * segment is an unsealed active segment.
+ */
+export const recover = (
+  fs: FileSystem.FileSystem,
+  config: ResolvedConfig,
+  codecId: string
+): Effect.Effect<Recovered, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const directory = config.directory
+    yield* ensureDirectory(fs, directory)
+    const lock = yield* acquire(fs, directory)
+    const listing = yield* listDirectory(fs, directory)
+    yield* checkContiguous(directory, listing)
+
+    const segments: Array<SegmentState> = []
+    const removedSegments: Array<string> = []
+    let walId: Uint8Array | undefined
+    let lastSequence = 0
+    let lastTimestamp = 0
+    let lastCheckpoint = 0
+    let framesVerified = 0
+    let segmentsScanned = 0
+    let tornTail = Option.none<TornTail>()
+    let recreate: { index: number; firstSequence: number } | undefined
+
+    for (let i = 0; i < listing.segments.length; i++) {
+      const entry = listing.segments[i]!
+      const isLast = i === listing.segments.length - 1
+      const path = Path.join(directory, entry.name)
+      const outcome = yield* Effect.scoped(Effect.gen(function*() {
+        const file = yield* open(fs, path, "r")
+        const size = yield* sizeOf(file, path)
+        const headerBytes = yield* readAt(file, 0, HEADER_SIZE, path)
+        const decoded = decodeHeader(headerBytes)
+        if (Either.isLeft(decoded)) {
+          const tornCreation = isLast && size <= HEADER_SIZE &&
+            (decoded.left.problem === "foreign-file" || decoded.left.problem === "bad-header") &&
+            (i > 0 || looksLikeTornHeader(headerBytes))
+          if (tornCreation) return Option.none()
+          return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
+        }
+        const header = yield* checkHeader(path, decoded.right, {
+          codecId,
+          walId,
+          index: entry.index,
+          firstSequence: entry.firstSequence
+        })
+        if (i > 0 && header.firstSequence !== lastSequence + 1) {
+          return yield* corruption(path, 0, `segment starts at sequence ${header.firstSequence}, expected ${lastSequence + 1}`)
+        }
+        walId = header.walId
+        const seed = frameSeed(header.walId)
+        const scan = !isLast && config.verify === "tail"
+          ? yield* readSeal(file, path, size, header.firstSequence, seed)
+          : yield* scanFrames({
+            file,
+            path,
+            size,
+            firstSequence: header.firstSequence,
+            isLast,
+            seed,
+            maxPayload: config.maxEntryBytes,
+            lastCheckpoint
+          })
+        return Option.some({ scan, size, scanned: isLast || config.verify === "full" })
+      }))
+      if (Option.isNone(outcome)) {
+        // A crash tore the creation of this segment: no entry was ever acknowledged in it.
+        yield* fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path)))
+        // Make the removal durable before a segment under the same index is created again.
+        yield* syncDirectory(fs, directory)
+        removedSegments.push(entry.name)
+        recreate = { index: entry.index, firstSequence: entry.firstSequence }
+        break
+      }
+      const { scan, scanned } = outcome.value
+      framesVerified += scan.frames
+      if (scanned) segmentsScanned++
+      lastSequence = scan.lastSequence
+      lastTimestamp = Math.max(lastTimestamp, scan.lastTimestamp)
+      lastCheckpoint = scan.lastCheckpoint
+      if (Option.isSome(scan.torn)) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const file = yield* open(fs, path, "r+")
+          // Cut the torn tail and make the cut durable before the first new append, so the bytes
+          // beyond it can never reappear behind new frames.
+          yield* file.truncate(scan.committedEnd).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+          yield* syncFile(file, path)
+        }))
+        tornTail = scan.torn
+      }
+      segments.push({
+        index: entry.index,
+        firstSequence: entry.firstSequence,
+        name: entry.name,
+        path,
+        lastSequence: scan.lastSequence,
+        size: scan.committedEnd,
+        sealed: scan.sealed
+      })
+    }
+
+    const created = walId === undefined
+    if (walId === undefined) {
+      const bytes = new Uint8Array(WAL_ID_SIZE)
+      for (let i = 0; i < WAL_ID_SIZE; i++) bytes[i] = yield* Random.nextIntBetween(0, 256)
+      walId = bytes
+    }
+    const last = segments[segments.length - 1]
+    if (last === undefined || last.sealed) {
+      const next = last === undefined
+        ? recreate ?? { index: 1, firstSequence: 1 }
+        : { index: last.index + 1, firstSequence: last.lastSequence + 1 }
+      segments.push(yield* createSegment(fs, directory, walId, codecId, next.index, next.firstSequence))
+      if (last === undefined) lastSequence = next.firstSequence - 1
+    }
+    const finished = yield* Clock.currentTimeMillis
+    return {
+      walId,
+      seed: frameSeed(walId),
+      segments,
+      lastSequence,
+      lastTimestamp,
+      lastCheckpoint,
+      report: {
+        created,
+        walId: hex(walId),
+        codecId,
+        verify: config.verify,
+        segments: segments.length,
+        segmentsScanned,
+        framesVerified,
+        lastSequence,
+        lastCheckpoint,
+        tornTail,
+        removedSegments,
+        lockTakenOver: lock.takenOver,
+        ignoredFiles: listing.ignored,
+        elapsedMillis: finished - started
+      }
+    }
+  })

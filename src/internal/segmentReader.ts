@@ -1,0 +1,88 @@
+/**
+ * Reads the frames of one segment file in large chunks: one read per chunk, then frames are
+ * decoded synchronously from the buffer (no Effect per frame). Shared by recovery, replay and tail.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Effect } from "effect"
+import type { WalIOError } from "../WalError.js"
+import { FRAME_HEADER_SIZE } from "./format/constants.js"
+import { FrameCursor } from "./format/frame.js"
+import { readFully } from "./io.js"
+
+/** Default size of a reader's buffer; it grows to hold the largest frame met. */
+export const DEFAULT_READ_BUFFER = 256 * 1024
+
+/** A chunked frame reader over an open segment file. */
+export class SegmentReader {
+  readonly cursor: FrameCursor
+  private buffer: Uint8Array
+  /** File offset of `buffer[0]`. */
+  private bufferOffset: number
+  /** Bytes read from the file beyond this offset are not read (the committed end of a live segment). */
+  limit = Number.POSITIVE_INFINITY
+
+  constructor(
+    readonly file: FileSystem.File,
+    readonly path: string,
+    start: number,
+    expectedSequence: number,
+    seed: number,
+    maxPayload: number,
+    bufferSize = DEFAULT_READ_BUFFER
+  ) {
+    this.cursor = new FrameCursor(seed, maxPayload)
+    this.buffer = new Uint8Array(bufferSize)
+    this.bufferOffset = start
+    this.cursor.reset(this.buffer, 0, 0, expectedSequence)
+  }
+
+  /** File offset of the cursor: the next frame to decode, or the bad frame after a stop. */
+  get position(): number {
+    return this.bufferOffset + this.cursor.position
+  }
+
+  /** The bytes under the cursor's buffer (valid until the next refill). */
+  get bytes(): Uint8Array {
+    return this.cursor.buffer
+  }
+
+  /**
+   * Reads more of the file after the bytes already buffered, keeping the undecoded remainder.
+   * Returns false when nothing more could be read (end of file or `limit`).
+   */
+  refill(): Effect.Effect<boolean, WalIOError> {
+    return Effect.suspend(() => {
+      const cursor = this.cursor
+      const keep = cursor.end - cursor.position
+      const readFrom = this.bufferOffset + cursor.end
+      const room = this.limit - readFrom
+      if (room <= 0) return Effect.succeed(false)
+      let target = this.buffer
+      const needed = this.pendingFrameSize(keep)
+      if (needed > target.length) {
+        let size = target.length * 2
+        while (size < needed) size *= 2
+        target = new Uint8Array(size)
+      }
+      if (target === cursor.buffer) target.copyWithin(0, cursor.position, cursor.end)
+      else target.set(cursor.buffer.subarray(cursor.position, cursor.end), 0)
+      this.buffer = target
+      this.bufferOffset += cursor.position
+      const length = Math.min(target.length - keep, room)
+      return this.file.seek(readFrom, "start").pipe(
+        Effect.zipRight(readFully(this.file, target.subarray(keep, keep + length), this.path)),
+        Effect.map((n) => {
+          cursor.reset(target, 0, keep + n, cursor.expectedSequence)
+          return n > 0
+        })
+      )
+    })
+  }
+
+  /** Size of the frame whose first `available` bytes are buffered, when its header is complete. */
+  private pendingFrameSize(available: number): number {
+    if (available < FRAME_HEADER_SIZE) return FRAME_HEADER_SIZE
+    const length = this.cursor.view.getUint32(this.cursor.position + 4, true)
+    return length > this.cursor.maxPayload ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + length
+  }
+}
