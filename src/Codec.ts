@@ -73,14 +73,19 @@ const msgpackDecode = Schema.decodeSync(MsgPack.schema(Schema.Unknown))
 
 /**
  * MessagePack through the MessagePack support of @effect/platform (id `"msgpack"`): compact, and
- * keeps `Uint8Array`s, dates and bigints that JSON cannot.
+ * keeps `Uint8Array`s, dates and bigints (up to 64 bits) that JSON cannot. Like JSON, it writes
+ * `-0` as `0`.
+ *
+ * Decoding works on a copy of the bytes: the MessagePack decoder returns binary values as views of
+ * its input, and the WAL's read buffers are reused, so without the copy a decoded `Uint8Array`
+ * would change under the caller when the next chunk is read.
  *
  * @since 0.1.0
  */
 export const msgpack: Service = {
   id: "msgpack",
   encode: (value) => msgpackEncode(value),
-  decode: (bytes) => msgpackDecode(bytes)
+  decode: (bytes) => msgpackDecode(bytes.slice())
 }
 
 /**
