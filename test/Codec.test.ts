@@ -87,7 +87,7 @@ describe("codecs round-trip schema-encoded values", () => {
 describe("msgpack", () => {
   it("returned bytes stay valid after many later encodes", () => {
     const held: Array<{ readonly bytes: Uint8Array; readonly copy: Uint8Array; readonly value: unknown }> = []
-    for (let i = 0; i < 5000; i++) {
+    for (let i = 0; i < 2000; i++) {
       const value = { i, text: `entry ${i} `.repeat(i % 50), list: [i, -i - 1, i / 3] }
       const bytes = Codec.msgpack.encode(value)
       held.push({ bytes, copy: bytes.slice(), value })
