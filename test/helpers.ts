@@ -1,0 +1,68 @@
+/** Helpers shared by the Wal tests: temporary directories and a Node FileSystem with injected faults. */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { SystemError } from "@effect/platform/Error"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Chunk, Effect, Layer, Stream } from "effect"
+import * as NodeFs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+/** A fresh directory under the OS temp directory, removed when the scope closes. */
+export const tempDir = Effect.acquireRelease(
+  Effect.sync(() => NodeFs.mkdtempSync(Path.join(Os.tmpdir(), "effect-wal-test-"))),
+  (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** Sorted segment file names of a WAL directory. */
+export const segmentFiles = (dir: string): Array<string> => NodeFs.readdirSync(dir).filter((n) => n.endsWith(".wal")).sort()
+
+/** Collects a stream into an array. */
+export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
+
+/** Switches that decide which operations of `faultyLayer` fail. */
+export interface FaultSwitch {
+  /** Fail every file fsync from now on while true. */
+  failSync: boolean
+  /** Fail every write from now on while true, with this errno code. */
+  failWrite: string | undefined
+  /** fsyncs seen. */
+  syncs: number
+}
+
+const ioError = (method: string, code: string) =>
+  new SystemError({
+    module: "FileSystem",
+    method,
+    reason: "Unknown",
+    description: `injected ${code}`,
+    cause: Object.assign(new Error(`injected ${code}`), { code })
+  })
+
+/** The Node FileSystem, with file fsyncs and writes failing on demand. */
+export const faultyLayer = (faults: FaultSwitch): Layer.Layer<FileSystem.FileSystem> =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs) =>
+      ({
+        ...fs,
+        open: (path, options) =>
+          Effect.map(fs.open(path, options), (file) =>
+            ({
+              [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+              fd: file.fd,
+              get stat() {
+                return file.stat
+              },
+              seek: (offset, from) => file.seek(offset, from),
+              read: (buffer) => file.read(buffer),
+              readAlloc: (size) => file.readAlloc(size),
+              truncate: (length) => file.truncate(length),
+              sync: Effect.suspend(() => {
+                faults.syncs++
+                return faults.failSync ? Effect.fail(ioError("sync", "EIO")) : file.sync
+              }),
+              write: (buffer) => faults.failWrite ? Effect.fail(ioError("write", faults.failWrite)) : file.write(buffer),
+              writeAll: (buffer) => faults.failWrite ? Effect.fail(ioError("writeAll", faults.failWrite)) : file.writeAll(buffer)
+            }) as FileSystem.File)
+      }) satisfies FileSystem.FileSystem)
+  ).pipe(Layer.provide(NodeFileSystem.layer))

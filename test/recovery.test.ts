@@ -1,0 +1,255 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, Option, Stream } from "effect"
+import * as NodeFs from "node:fs"
+import * as Path from "node:path"
+import { Wal } from "../src/index.js"
+import { collect, segmentFiles, tempDir } from "./helpers.js"
+
+const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}-${"y".repeat(n % 23)}`)
+
+/** Writes `count` entries (sealing segments of `segmentBytes`), closes, and returns the directory. */
+const written = (count: number, options: { segmentBytes?: number; batches?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const directory = yield* tempDir
+    yield* Effect.scoped(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory, segmentBytes: options.segmentBytes ?? 1024 * 1024 })
+      for (let i = 1; i <= count; i++) yield* wal.append(bytesOf(i))
+      if (options.batches === true) yield* wal.appendAll([bytesOf(1001), bytesOf(1002), bytesOf(1003)])
+    }))
+    return directory
+  })
+
+const open = (directory: string, verify: "full" | "tail" = "full") => Effect.either(Effect.scoped(Effect.map(Wal.make({ directory, verify }), (wal) => wal.recovery)))
+
+const fileAt = (directory: string, index: number) => Path.join(directory, segmentFiles(directory).at(index)!)
+
+const flip = (path: string, offset: number) => {
+  const bytes = NodeFs.readFileSync(path)
+  bytes[offset]! ^= 0x10
+  NodeFs.writeFileSync(path, bytes)
+}
+
+describe("recovery", () => {
+  it.scopedLive("a torn tail (file cut mid-frame) is cut and reported, and appends go on after it", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(10)
+      const last = fileAt(directory, -1)
+      const size = NodeFs.statSync(last).size
+      NodeFs.truncateSync(last, size - 5)
+      const wal = yield* Wal.make({ directory })
+      const torn = Option.getOrThrow(wal.recovery.tornTail)
+      expect(torn).toMatchObject({ file: last, reason: "incomplete frame", entries: 0 })
+      expect(torn.bytes).toBe(size - 5 - torn.offset)
+      expect(wal.recovery.lastSequence).toBe(9)
+      expect(NodeFs.statSync(last).size).toBe(torn.offset)
+      expect(yield* wal.append(bytesOf(99))).toBe(10)
+      expect((yield* collect(wal.replay())).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("an atomic batch without its last frame is dropped as a unit", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(4, { batches: true })
+      const last = fileAt(directory, -1)
+      const size = NodeFs.statSync(last).size
+      // Cut inside the batch's last frame: the first two frames of the batch are intact.
+      NodeFs.truncateSync(last, size - 3)
+      const recovery = yield* Effect.scoped(Effect.map(Wal.make({ directory }), (wal) => wal.recovery))
+      const torn = Option.getOrThrow(recovery.tornTail)
+      expect(torn.entries).toBe(2)
+      expect(recovery.lastSequence).toBe(4)
+      // Cut exactly at a frame boundary inside a batch: the unfinished batch is dropped too.
+      const again = yield* written(4, { batches: true })
+      const file = fileAt(again, -1)
+      const frame = 32 + bytesOf(1003).length
+      NodeFs.truncateSync(file, NodeFs.statSync(file).size - frame)
+      const recovered = yield* Effect.scoped(Effect.map(Wal.make({ directory: again }), (wal) => wal.recovery))
+      expect(Option.getOrThrow(recovered.tornTail)).toMatchObject({ entries: 2, reason: "atomic batch without its last frame" })
+      expect(recovered.lastSequence).toBe(4)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("zeros at the tail (a torn append) are cut", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(3)
+      NodeFs.appendFileSync(fileAt(directory, -1), new Uint8Array(700))
+      const recovery = yield* Effect.scoped(Effect.map(Wal.make({ directory }), (wal) => wal.recovery))
+      expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ bytes: 700, reason: "checksum mismatch" })
+      expect(recovery.lastSequence).toBe(3)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("recovery is idempotent: opening twice gives the same log", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(20, { segmentBytes: 1024 })
+      NodeFs.truncateSync(fileAt(directory, -1), NodeFs.statSync(fileAt(directory, -1)).size - 7)
+      const first = yield* open(directory)
+      const bytesAfterFirst = segmentFiles(directory).map((f) => NodeFs.readFileSync(Path.join(directory, f)).toString("hex"))
+      const second = yield* open(directory)
+      const bytesAfterSecond = segmentFiles(directory).map((f) => NodeFs.readFileSync(Path.join(directory, f)).toString("hex"))
+      expect(Either.getOrThrow(first).lastSequence).toBe(19)
+      expect(Either.getOrThrow(second).lastSequence).toBe(19)
+      expect(Option.isNone(Either.getOrThrow(second).tornTail)).toBe(true)
+      expect(bytesAfterSecond).toEqual(bytesAfterFirst)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a flipped byte in a sealed segment is refused with the file and offset", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(40, { segmentBytes: 1024 })
+      expect(segmentFiles(directory).length).toBeGreaterThan(2)
+      const sealed = fileAt(directory, 0)
+      const frame = 32 + bytesOf(1).length
+      flip(sealed, 128 + frame + 40)
+      const result = yield* open(directory)
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "WalCorruptionError", file: sealed, offset: 128 + frame })
+      expect(Either.isLeft(result) && result.left.message).toContain(`${sealed} at offset ${128 + frame}`)
+      // Nothing was repaired: the bytes are as the damage left them.
+      expect(yield* open(directory)).toEqual(result)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("damage in the last segment followed by a frame written after it was durable is corruption", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(5)
+      const last = fileAt(directory, -1)
+      flip(last, 128 + 40)
+      const result = yield* open(directory)
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "WalCorruptionError", file: last, offset: 128 })
+      expect(Either.isLeft(result) && result.left.message).toContain("made durable")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("damage in an unsynced region followed by frames of the same unsynced run is a torn tail", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      yield* Effect.scoped(Effect.gen(function*() {
+        // Under `none`, frames are written without fsync, so their durable offset stays at the header.
+        const wal = yield* Wal.make({ directory, durability: { _tag: "None" } })
+        for (let i = 1; i <= 5; i++) yield* wal.append(bytesOf(i))
+      }))
+      const last = fileAt(directory, -1)
+      const frame = 32 + bytesOf(1).length
+      flip(last, 128 + frame + 35)
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(recovery.lastSequence).toBe(1)
+      expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ offset: 128 + frame, reason: "checksum mismatch" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a foreign file, a newer version and a damaged header are refused", () =>
+    Effect.gen(function*() {
+      const foreign = yield* written(3)
+      NodeFs.writeFileSync(fileAt(foreign, 0), "this is not a write-ahead log segment, but it is long enough to have a header ".repeat(3))
+      const a = yield* open(foreign)
+      expect(Either.isLeft(a) && a.left).toMatchObject({ _tag: "WalFormatError", problem: "foreign-file", file: fileAt(foreign, 0) })
+
+      const newer = yield* written(3)
+      const path = fileAt(newer, 0)
+      const bytes = NodeFs.readFileSync(path)
+      bytes.writeUInt16LE(2, 8)
+      NodeFs.writeFileSync(path, bytes)
+      const b = yield* open(newer)
+      expect(Either.isLeft(b) && b.left).toMatchObject({ _tag: "WalFormatError", problem: "unsupported-version" })
+
+      const damaged = yield* written(3)
+      flip(fileAt(damaged, 0), 20)
+      const c = yield* open(damaged)
+      expect(Either.isLeft(c) && c.left).toMatchObject({ _tag: "WalFormatError", problem: "bad-header" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a segment of another WAL is refused", () =>
+    Effect.gen(function*() {
+      const mine = yield* written(40, { segmentBytes: 1024 })
+      const theirs = yield* written(40, { segmentBytes: 1024 })
+      NodeFs.copyFileSync(fileAt(theirs, 1), fileAt(mine, 1))
+      const result = yield* open(mine)
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "WalFormatError", problem: "wal-id-mismatch" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a missing segment, a misnamed segment and an unsealed middle segment are corruption", () =>
+    Effect.gen(function*() {
+      const gap = yield* written(60, { segmentBytes: 1024 })
+      NodeFs.rmSync(fileAt(gap, 1))
+      const a = yield* open(gap)
+      expect(Either.isLeft(a) && a.left._tag === "WalCorruptionError" && a.left.reason).toContain("a segment is missing")
+
+      const misnamed = yield* written(60, { segmentBytes: 1024 })
+      const second = fileAt(misnamed, 1)
+      NodeFs.renameSync(second, second.replace(/-(\d{20})\.wal$/, (_, n: string) => `-${String(Number(n) + 1).padStart(20, "0")}.wal`))
+      const b = yield* open(misnamed)
+      expect(Either.isLeft(b) && b.left._tag === "WalCorruptionError" && b.left.reason).toContain("the file name says")
+
+      const unsealed = yield* written(60, { segmentBytes: 1024 })
+      const first = fileAt(unsealed, 0)
+      NodeFs.truncateSync(first, NodeFs.statSync(first).size - 56)
+      const c = yield* open(unsealed)
+      expect(Either.isLeft(c) && c.left._tag === "WalCorruptionError" && c.left.reason).toContain("not sealed")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a segment whose creation was torn by a crash is removed and reported", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(60, { segmentBytes: 1024 })
+      const files = segmentFiles(directory)
+      const last = files.at(-1)!
+      const [index, first] = [Number(last.slice(0, 20)), Number(last.slice(21, 41))]
+      const lastSequence = Either.getOrThrow(yield* open(directory)).lastSequence
+      // A crash after the previous segment was sealed and before the next header was written
+      // leaves an empty file under the next segment's name.
+      NodeFs.rmSync(Path.join(directory, last))
+      const torn = `${String(index).padStart(20, "0")}-${String(first).padStart(20, "0")}.wal`
+      NodeFs.writeFileSync(Path.join(directory, torn), new Uint8Array(0))
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(recovery.removedSegments).toEqual([torn])
+      expect(recovery.lastSequence).toBe(first - 1)
+      expect(lastSequence).toBeGreaterThanOrEqual(first - 1)
+      expect(segmentFiles(directory).at(-1)).toBe(torn)
+      // The recreated segment is a valid empty active segment.
+      expect(NodeFs.statSync(Path.join(directory, torn)).size).toBe(128)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a brand-new WAL whose first header was torn is created again; foreign bytes are refused", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      const name = "00000000000000000001-00000000000000000001.wal"
+      NodeFs.writeFileSync(Path.join(directory, name), Buffer.from("EFWAL"))
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(recovery.removedSegments).toEqual([name])
+      expect(recovery.created).toBe(true)
+      const other = yield* tempDir
+      NodeFs.writeFileSync(Path.join(other, name), "hello")
+      const refused = yield* open(other)
+      expect(Either.isLeft(refused) && refused.left._tag).toBe("WalFormatError")
+      expect(NodeFs.readFileSync(Path.join(other, name), "utf8")).toBe("hello")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("files that are not segments are left alone and reported", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(2)
+      NodeFs.writeFileSync(Path.join(directory, "notes.txt"), "operator notes")
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(recovery.ignoredFiles).toEqual(["notes.txt"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("verify: tail scans only the last segment and verifies sealed frames when they are read", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(60, { segmentBytes: 1024 })
+      const count = segmentFiles(directory).length
+      const fast = Either.getOrThrow(yield* open(directory, "tail"))
+      expect(fast.segmentsScanned).toBe(1)
+      expect(fast.segments).toBe(count)
+      expect(fast.lastSequence).toBe(60)
+      const full = Either.getOrThrow(yield* open(directory, "full"))
+      expect(full.segmentsScanned).toBe(count)
+      expect(full.framesVerified).toBeGreaterThan(fast.framesVerified)
+
+      const sealed = fileAt(directory, 0)
+      flip(sealed, 128 + 40)
+      const wal = yield* Wal.make({ directory, verify: "tail" })
+      const read = yield* Effect.either(Stream.runDrain(wal.replay()))
+      expect(Either.isLeft(read) && read.left).toMatchObject({ _tag: "WalCorruptionError", file: sealed, offset: 128 })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("verify: tail refuses a sealed segment whose seal frame is damaged", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(60, { segmentBytes: 1024 })
+      const sealed = fileAt(directory, 0)
+      flip(sealed, NodeFs.statSync(sealed).size - 10)
+      const result = yield* open(directory, "tail")
+      expect(Either.isLeft(result) && result.left._tag).toBe("WalCorruptionError")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
