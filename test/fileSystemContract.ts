@@ -14,10 +14,13 @@ const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 export const failureOf = <A, R>(
   effect: Effect.Effect<A, PlatformError, R>
 ): Effect.Effect<{ readonly reason: string; readonly code: string | undefined }, never, R> =>
-  Effect.map(Effect.flip(effect), (error) => ({
-    reason: error._tag === "SystemError" ? error.reason : error._tag,
-    code: (error.cause as { readonly code?: string } | undefined)?.code
-  }))
+  Effect.flip(effect).pipe(
+    Effect.orDieWith((value) => new Error(`expected a failure, got ${String(value)}`)),
+    Effect.map((error) => ({
+      reason: error._tag === "SystemError" ? error.reason : error._tag,
+      code: (error.cause as { readonly code?: string } | undefined)?.code
+    }))
+  )
 
 /** Registers the contract tests for `layer`, each in a fresh temporary directory. */
 export const fileSystemContract = (name: string, layer: Layer.Layer<FileSystem.FileSystem>): void => {

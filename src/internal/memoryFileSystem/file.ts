@@ -15,12 +15,12 @@ export interface Access {
 }
 
 /** `stat` of a node, shaped like the Node implementation's. */
-export const fileInfo = (node: Node): FileSystem.File.Info => {
+export const fileInfo = (volume: Volume, node: Node): FileSystem.File.Info => {
   const size = node._tag === "File" ? node.live.length : 0
   let subdirectories = 0
   if (node._tag === "Directory") {
     for (const id of node.entries.values()) {
-      if (id !== node.id) subdirectories++
+      if (volume.nodes.get(id)?._tag === "Directory") subdirectories++
     }
   }
   return {
@@ -65,7 +65,7 @@ export class MemoryFile implements FileSystem.File {
   }
 
   get stat(): Effect.Effect<FileSystem.File.Info, PlatformError> {
-    return this.step("stat", "fstat", () => fileInfo(this.node))
+    return this.step("stat", "fstat", () => fileInfo(this.volume, this.node))
   }
 
   get sync(): Effect.Effect<void, PlatformError> {

@@ -237,7 +237,7 @@ export const make = (volume: Volume, tmpDirectory: string): FileSystem.FileSyste
           { directory: target.parent, name: target.name, node: source.node }
         ])
       }),
-    stat: (path) => run(volume, "stat", path, () => fileInfo(existing(path, "stat").node)),
+    stat: (path) => run(volume, "stat", path, () => fileInfo(volume, existing(path, "stat").node)),
     symlink: (fromPath, toPath) => run(volume, "symlink", fromPath, () => fail("ENOTSUP", "symlink", fromPath, toPath)),
     truncate: (path, length) =>
       run(volume, "truncate", path, () => {
