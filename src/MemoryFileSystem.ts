@@ -10,7 +10,10 @@
  * Every failure is a `SystemError` whose `reason` is the one Node's implementation gives and whose
  * `cause` is an {@link ErrnoException} carrying the errno `code` (`"ENOENT"`, `"EIO"`, ...).
  * Symbolic links and `watch` are not supported (they fail with `ENOTSUP`); permissions are
- * recorded by `chmod` but not enforced.
+ * recorded by `chmod` but not enforced; `chmod` and `utimes` are not part of the crash model.
+ * Scoped temporary files and directories are removed when their scope closes, ignoring failures
+ * (a crash may already have made them vanish). Removed files keep their bytes in memory until the
+ * next crash, so that a crash can bring them back.
  *
  * @since 0.1.0
  */
