@@ -11,6 +11,9 @@ export * as Codec from "./Codec.js"
 export * as Durability from "./Durability.js"
 
 /** @since 0.1.0 */
+export * as MemoryFileSystem from "./MemoryFileSystem.js"
+
+/** @since 0.1.0 */
 export * as Wal from "./Wal.js"
 
 /** @since 0.1.0 */
