@@ -70,6 +70,21 @@ export interface Options<A = Uint8Array, I = unknown> extends ReadOptions<A, I> 
   readonly segmentBytes?: number
   /** How many requests the append queue holds (default 8192). */
   readonly queueCapacity?: number
+  /**
+   * How many payload bytes the append queue holds (default 64 MiB); past it producers are
+   * suspended or refused like at `queueCapacity`. A batch larger than this waits for an empty queue.
+   */
+  readonly queueBytes?: number
+  /**
+   * When `pressure` reports saturation: the slowest of the last 32 fsyncs reached `fsyncMillis`
+   * (default 100), or the queue holds `queueFraction` (default 0.8) of its entries or bytes limit.
+   */
+  readonly saturation?: { readonly fsyncMillis?: number; readonly queueFraction?: number }
+  /**
+   * Optional retention, off by default: after each rotation, reclaim the oldest sealed segments
+   * while more than `maxSegments` segments (at least 2) or more than `maxBytes` bytes are kept.
+   */
+  readonly retention?: { readonly maxSegments?: number; readonly maxBytes?: number }
   /** A full queue suspends the producer (`"suspend"`, default) or fails with `WalOverloadedError` (`"fail"`). */
   readonly overflow?: "suspend" | "fail"
   /**
@@ -125,12 +140,61 @@ export interface RecoveryReport {
   readonly tornTail: Option.Option<TornTail>
   /** Segment files removed because their creation was torn by a crash (no entry in them). */
   readonly removedSegments: ReadonlyArray<string>
+  /**
+   * Segments below the durable reclaim point that a crash during a reclamation left behind; they
+   * were archived (deleted by default) at open.
+   */
+  readonly reclaimedAtOpen: ReadonlyArray<string>
   /** The holder of a stale lock that was taken over, if any. */
   readonly lockTakenOver: Option.Option<string>
   /** Files in the directory that are not segments and were left alone. */
   readonly ignoredFiles: ReadonlyArray<string>
   /** Time spent opening, from Effect's `Clock`. */
   readonly elapsedMillis: number
+}
+
+/**
+ * The lifecycle state of a segment: `active` (being written), `sealed` (complete, immutable),
+ * `archived` (reclaimed, removed once no reader needs it). States only move forward.
+ *
+ * @since 0.1.0
+ */
+export type SegmentStatus = "active" | "sealed" | "archived"
+
+/**
+ * One segment of the log.
+ *
+ * @since 0.1.0
+ */
+export interface SegmentInfo {
+  readonly index: number
+  readonly name: string
+  readonly firstSequence: number
+  /** Last committed sequence; `firstSequence - 1` while empty. */
+  readonly lastSequence: number
+  /** Committed bytes. */
+  readonly bytes: number
+  readonly status: SegmentStatus
+}
+
+/**
+ * Back-pressure signals, sampled after every batch.
+ *
+ * @since 0.1.0
+ */
+export interface Pressure {
+  /** Requests waiting for the writer. */
+  readonly queueEntries: number
+  /** Payload bytes waiting for the writer. */
+  readonly queueBytes: number
+  /** Duration of the last fsync. */
+  readonly lastFsyncMillis: number
+  /** The slowest of the last 32 fsyncs. */
+  readonly recentFsyncMillis: number
+  /** Bytes written per second over the last full second of activity. */
+  readonly writeBytesPerSecond: number
+  /** Whether fsync latency or queue depth passed the `saturation` thresholds. */
+  readonly saturated: boolean
 }
 
 /**
@@ -195,6 +259,31 @@ export interface Wal<A> extends WalReader<A> {
    * unbounded memory. Ends when the WAL closes.
    */
   readonly tail: (options?: { readonly from?: number }) => Stream.Stream<WalEntry<A>, ReadError>
+  /**
+   * Appends a checkpoint entry (kind `"checkpoint"`): a marker the application writes when its
+   * state up to here is saved elsewhere. Returns its sequence number once durable.
+   */
+  readonly checkpoint: (payload: A) => Effect.Effect<number, AppendError>
+  /** The sequence number of the last acknowledged checkpoint (0 when none), known without a scan. */
+  readonly lastCheckpoint: Effect.Effect<number>
+  /**
+   * Replays from the last checkpoint (inclusive), or from the start when there is none. Like
+   * `replay`, bounded by the watermark when the stream starts.
+   */
+  readonly replayFromCheckpoint: Stream.Stream<WalEntry<A>, ReadError>
+  /**
+   * Marks every sealed segment whose entries are all below `sequence` as reclaimed (`archived`)
+   * and removes those no reader still needs, through the `Archiver` service (deleted by default).
+   * The active segment is never reclaimed. Returns the names of the segments removed now.
+   */
+  readonly reclaim: (sequence: number) => Effect.Effect<ReadonlyArray<string>, WalIOError | WalConfigError>
+  /** The segments of the log, oldest first. */
+  readonly segments: Effect.Effect<ReadonlyArray<SegmentInfo>>
+  /** Back-pressure signals: the current value, and a stream of values after every batch. */
+  readonly pressure: {
+    readonly current: Effect.Effect<Pressure>
+    readonly changes: Stream.Stream<Pressure>
+  }
   /** Makes everything appended so far durable (an fsync), whatever the durability mode. */
   readonly sync: Effect.Effect<void, WalClosedError | WalPoisonedError>
   /** The last acknowledged sequence number (0 when empty). */

@@ -5,6 +5,9 @@
  */
 
 /** @since 0.1.0 */
+export * as Archiver from "./Archiver.js"
+
+/** @since 0.1.0 */
 export * as Codec from "./Codec.js"
 
 /** @since 0.1.0 */

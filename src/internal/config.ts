@@ -13,6 +13,10 @@ export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 export const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
 /** Default number of appends the queue holds before back-pressure. */
 export const DEFAULT_QUEUE_CAPACITY = 8192
+/** Default bytes of payload the append queue holds before back-pressure: 64 MiB. */
+export const DEFAULT_QUEUE_BYTES = 64 * 1024 * 1024
+/** Default fsync duration past which the WAL reports saturation. */
+export const DEFAULT_SATURATION_FSYNC_MILLIS = 100
 /** Smallest segment size accepted (small segments are for tests). */
 export const MIN_SEGMENT_BYTES = 1024
 /** Largest segment size: frame durable offsets are u32. */
@@ -44,6 +48,15 @@ const OptionsSchema = Schema.Struct({
   ),
   maxEntryBytes: Schema.optional(positiveInt("maxEntryBytes")),
   queueCapacity: Schema.optional(positiveInt("queueCapacity")),
+  queueBytes: Schema.optional(positiveInt("queueBytes")),
+  saturation: Schema.optional(Schema.Struct({
+    fsyncMillis: Schema.optional(Schema.Number.pipe(Schema.positive({ message: () => "must be positive" }))),
+    queueFraction: Schema.optional(Schema.Number.pipe(Schema.between(0, 1, { message: () => "must be between 0 and 1" })))
+  })),
+  retention: Schema.optional(Schema.Struct({
+    maxSegments: Schema.optional(positiveInt("maxSegments").pipe(Schema.greaterThanOrEqualTo(2, { message: () => "must keep at least 2 segments" }))),
+    maxBytes: Schema.optional(positiveInt("maxBytes"))
+  })),
   overflow: Schema.optional(Schema.Literal("suspend", "fail")),
   verify: Schema.optional(Schema.Literal("full", "tail"))
 })
@@ -55,6 +68,9 @@ export interface ResolvedConfig {
   readonly segmentBytes: number
   readonly maxEntryBytes: number
   readonly queueCapacity: number
+  readonly queueBytes: number
+  readonly saturation: { readonly fsyncMillis: number; readonly queueFraction: number }
+  readonly retention: { readonly maxSegments: number; readonly maxBytes: number } | undefined
   readonly overflow: "suspend" | "fail"
   readonly verify: "full" | "tail"
 }
@@ -86,6 +102,17 @@ export const resolve = (input: unknown): Effect.Effect<ResolvedConfig, WalConfig
         segmentBytes,
         maxEntryBytes: options.maxEntryBytes ?? Math.min(DEFAULT_MAX_ENTRY_BYTES, room),
         queueCapacity: options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY,
+        queueBytes: options.queueBytes ?? DEFAULT_QUEUE_BYTES,
+        saturation: {
+          fsyncMillis: options.saturation?.fsyncMillis ?? DEFAULT_SATURATION_FSYNC_MILLIS,
+          queueFraction: options.saturation?.queueFraction ?? 0.8
+        },
+        retention: options.retention === undefined
+          ? undefined
+          : {
+            maxSegments: options.retention.maxSegments ?? Number.POSITIVE_INFINITY,
+            maxBytes: options.retention.maxBytes ?? Number.POSITIVE_INFINITY
+          },
         overflow: options.overflow ?? "suspend",
         verify: options.verify ?? "full"
       })

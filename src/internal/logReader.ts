@@ -31,6 +31,8 @@ export interface SegmentSource {
   readonly checkHeader: (file: FileSystem.File, segment: SegmentState) => Effect.Effect<void, WalIOError | WalFormatError | WalCorruptionError>
   readonly seed: number
   readonly maxPayload: number
+  /** Records the first sequence a cursor may still read (`undefined` when it is done). */
+  readonly pin: (cursor: object, sequence: number | undefined) => void
 }
 
 /** Entries per chunk at most. */
@@ -56,7 +58,9 @@ export class LogCursor<A> {
     readonly codec: PayloadCodec<A>,
     /** The next sequence to deliver. */
     public nextSequence: number
-  ) {}
+  ) {
+    source.pin(this, nextSequence)
+  }
 
   /**
    * Reads entries with `nextSequence <= seq <= upTo`, at most one chunk. An empty chunk means
@@ -64,6 +68,7 @@ export class LogCursor<A> {
    */
   read(upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
     return Effect.gen(this, function*() {
+      this.source.pin(this, this.nextSequence)
       const out: Array<WalEntry<A>> = []
       while (out.length === 0 && this.nextSequence <= upTo) {
         const reader = yield* this.readerFor(this.nextSequence)
@@ -73,6 +78,11 @@ export class LogCursor<A> {
       }
       return Chunk.unsafeFromArray(out)
     })
+  }
+
+  /** Closes the cursor for good: its file and its pin. */
+  dispose(): Effect.Effect<void> {
+    return Effect.zipRight(this.close(), Effect.sync(() => this.source.pin(this, undefined)))
   }
 
   /** Closes the open segment file, if any. */

@@ -15,6 +15,7 @@ import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/he
 import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire, LOCK_FILE } from "./lock.js"
+import { readReclaimPoint, RECLAIM_FILE } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** What the WAL knows of one segment. The writer updates the active one in place. */
@@ -28,6 +29,8 @@ export interface SegmentState {
   /** Committed size in bytes. */
   size: number
   sealed: boolean
+  /** Reclaimed: waiting to be archived once no reader needs it. */
+  archived: boolean
 }
 
 /** The state a writer starts from. */
@@ -40,6 +43,8 @@ export interface Recovered {
   readonly lastTimestamp: number
   readonly lastCheckpoint: number
   readonly report: RecoveryReport
+  /** Segments below the reclaim point that a crash left behind; they are to be archived. */
+  readonly leftover: ReadonlyArray<SegmentState>
 }
 
 /** A directory listing split into segments (in index order) and other files. */
@@ -48,7 +53,10 @@ export interface Listing {
   readonly ignored: ReadonlyArray<string>
 }
 
-/** Lists a WAL directory. The lock file and its temporaries are the WAL's own and not listed. */
+const isOwnFile = (name: string) =>
+  name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name === RECLAIM_FILE || name === `${RECLAIM_FILE}.tmp`
+
+/** Lists a WAL directory. The lock and reclaim files are the WAL's own and not listed. */
 export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<Listing, WalIOError> =>
   fs.readDirectory(directory).pipe(
     Effect.mapError(fromPlatformError("readDirectory", directory)),
@@ -58,7 +66,7 @@ export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Eff
       for (const name of [...names].sort()) {
         const parsed = parseSegmentName(name)
         if (Option.isSome(parsed)) segments.push({ name, index: parsed.value.segmentIndex, firstSequence: parsed.value.firstSequence })
-        else if (name !== LOCK_FILE && !name.startsWith(`${LOCK_FILE}.`)) ignored.push(name)
+        else if (!isOwnFile(name)) ignored.push(name)
       }
       segments.sort((a, b) => a.index - b.index)
       return { segments, ignored }
@@ -316,7 +324,7 @@ export const createSegment = (
       yield* syncFile(file, path)
       // And so must the segment's name, or a crash could lose the whole file.
       yield* syncDirectory(fs, directory)
-      return { index, firstSequence, name, path, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false }
+      return { index, firstSequence, name, path, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
     })
   )
 
@@ -334,7 +342,33 @@ export const recover = (
     const directory = config.directory
     yield* ensureDirectory(fs, directory)
     const lock = yield* acquire(fs, directory)
-    const listing = yield* listDirectory(fs, directory)
+    const everything = yield* listDirectory(fs, directory)
+    const reclaimPoint = yield* readReclaimPoint(fs, directory)
+    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
+    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
+    const leftover = everything.segments.filter((s) => s.index < floor).map((s): SegmentState => ({
+      index: s.index,
+      firstSequence: s.firstSequence,
+      name: s.name,
+      path: Path.join(directory, s.name),
+      lastSequence: s.firstSequence - 1,
+      size: 0,
+      sealed: true,
+      archived: true
+    }))
+    const head = listing.segments[0]
+    if (head !== undefined && (head.index !== floor || Option.exists(reclaimPoint, (p) => p.firstSequence !== head.firstSequence))) {
+      return yield* corruption(
+        Path.join(directory, head.name),
+        0,
+        Option.isSome(reclaimPoint)
+          ? `the log should start at segment ${floor} (sequence ${reclaimPoint.value.firstSequence}), the reclaim point`
+          : `the log starts at segment ${head.index}: segments from ${floor} are missing and were never reclaimed`
+      )
+    }
+    if (head === undefined && Option.isSome(reclaimPoint)) {
+      return yield* corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing")
+    }
     yield* checkContiguous(directory, listing)
 
     const segments: Array<SegmentState> = []
@@ -421,7 +455,8 @@ export const recover = (
         path,
         lastSequence: scan.lastSequence,
         size: scan.committedEnd,
-        sealed: scan.sealed
+        sealed: scan.sealed,
+        archived: false
       })
     }
 
@@ -442,6 +477,7 @@ export const recover = (
     const finished = yield* Clock.currentTimeMillis
     return {
       walId,
+      leftover,
       seed: frameSeed(walId),
       segments,
       lastSequence,
@@ -459,6 +495,7 @@ export const recover = (
         lastCheckpoint,
         tornTail,
         removedSegments,
+        reclaimedAtOpen: leftover.map((segment) => segment.name),
         lockTakenOver: lock.takenOver,
         ignoredFiles: listing.ignored,
         elapsedMillis: finished - started

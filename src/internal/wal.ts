@@ -3,10 +3,11 @@
  * that read the log.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Cause, Chunk, Deferred, Effect, Exit, Fiber, FiberId, Option, Queue, Schema, Scope, Stream } from "effect"
+import { Cause, Chunk, Clock, Deferred, Effect, Exit, Fiber, FiberId, Metric, Option, Queue, Schema, Scope, Stream, SubscriptionRef } from "effect"
 import * as Path from "node:path"
+import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
-import type { AppendError, Options, ReadError, ReadOptions, Wal, WalEntry, WalReader } from "../Wal.js"
+import type { AppendError, Options, ReadError, ReadOptions, SegmentInfo, Wal, WalEntry, WalReader } from "../Wal.js"
 import {
   fromPlatformError,
   type WalClosedError as WalClosed,
@@ -22,10 +23,13 @@ import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./fo
 import { frameSeed } from "./format/frame.js"
 import { decodeHeader } from "./format/header.js"
 import { readAt, sizeOf } from "./io.js"
+import { Lifecycle } from "./lifecycle.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
+import * as Metrics from "./metrics.js"
+import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
-import { publish, Request, RequestKind, run, type WriterState } from "./writer.js"
+import { type BatchReport, publish, Request, RequestKind, run, type WriterState } from "./writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   schema === undefined
@@ -63,7 +67,7 @@ const cursorStream = <A>(
 ): Stream.Stream<WalEntry<A>, ReadError> =>
   Stream.unwrapScoped(
     Effect.as(
-      Effect.addFinalizer(() => cursor.close()),
+      Effect.addFinalizer(() => cursor.dispose()),
       Stream.repeatEffectChunkOption(
         Effect.flatMap(Effect.mapError(pull(cursor), Option.some), (chunk) =>
           Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk))
@@ -77,20 +81,65 @@ export const make = <A, I>(options: Options<A, I>) =>
     const config = yield* resolve(options)
     const fs = yield* FileSystem.FileSystem
     const payload = yield* payloadCodecFor(options.schema)
-    const recovered = yield* recover(fs, config, payload.id)
+    const archiver = Option.getOrElse(yield* Effect.serviceOption(Archiver.Archiver), () => Archiver.deleting(fs))
     const directory = config.directory
+    const metrics = Metrics.make(directory)
+    const recovered = yield* recover(fs, config, payload.id)
+    const report = recovered.report
+    yield* Metric.set(metrics.recoveryDuration, report.elapsedMillis / 1000)
+    yield* Metric.set(metrics.recoveryFrames, report.framesVerified)
+    yield* Metric.incrementBy(metrics.recoveryTruncatedBytes, Option.match(report.tornTail, { onNone: () => 0, onSome: (t) => t.bytes }))
+    yield* Metric.set(metrics.segments, recovered.segments.length)
     const state: WriterState = {
       segments: recovered.segments,
       nextSequence: recovered.lastSequence + 1,
       lastTimestamp: recovered.lastTimestamp,
       lastCheckpoint: recovered.lastCheckpoint,
       committed: recovered.lastSequence,
+      committedCheckpoint: recovered.lastCheckpoint,
       poisoned: undefined,
       closing: false,
       closed: false,
       signal: Deferred.unsafeMake<void>(FiberId.none)
     }
+    const lifecycle = new Lifecycle(fs, directory, state.segments, archiver, metrics)
+    yield* lifecycle.archiveLeftover(recovered.leftover)
+
     const queue = yield* Queue.bounded<Request>(config.queueCapacity)
+    const queueBytes = yield* Effect.makeSemaphore(config.queueBytes)
+    let queuedBytes = 0
+    /** Bytes a request holds in the queue: a batch larger than the limit waits for an empty queue. */
+    const permits = (request: Request) => Math.min(request.bytes, config.queueBytes)
+    const pressure = new PressureGauge(
+      {
+        fsyncMillis: config.saturation.fsyncMillis,
+        queueEntries: config.queueCapacity * config.saturation.queueFraction,
+        queueBytes: config.queueBytes * config.saturation.queueFraction
+      },
+      yield* SubscriptionRef.make(Metrics.idle)
+    )
+    const maintenance = yield* Queue.sliding<void>(1)
+
+    const afterBatch = (requests: Chunk.Chunk<Request>, batch: BatchReport | undefined) =>
+      Effect.gen(function*() {
+        let released = 0
+        for (const request of requests) released += permits(request)
+        queuedBytes -= released
+        if (config.overflow === "suspend" && released > 0) yield* queueBytes.release(released)
+        const depth = queue.unsafeSize().pipe(Option.getOrElse(() => 0))
+        yield* Metric.set(metrics.queueDepth, depth)
+        if (batch === undefined) return
+        yield* Metric.incrementBy(metrics.appends, batch.entries)
+        yield* Metric.incrementBy(metrics.bytesWritten, batch.bytes)
+        if (batch.entries > 0) yield* Metric.update(metrics.batchSize, batch.entries)
+        for (const seconds of batch.fsyncSeconds) yield* Metric.update(metrics.fsyncDuration, seconds)
+        if (batch.rotated) {
+          yield* Metric.set(metrics.segments, state.segments.length)
+          maintenance.unsafeOffer(undefined)
+        }
+        yield* pressure.record(batch, yield* Clock.currentTimeMillis, depth, queuedBytes)
+      })
+
     const writerScope = yield* Scope.make()
     const writer = yield* run({
       fs,
@@ -99,7 +148,8 @@ export const make = <A, I>(options: Options<A, I>) =>
       seed: recovered.seed,
       codecId: payload.id,
       state,
-      queue
+      queue,
+      afterBatch
     }).pipe(Scope.extend(writerScope), Effect.forkDaemon)
 
     yield* Effect.addFinalizer(() =>
@@ -119,19 +169,49 @@ export const make = <A, I>(options: Options<A, I>) =>
       })
     )
 
+    // Retention after rotations and removal of reclaimed segments once their readers are done.
+    // Archiving in the background can fail (a full disk, an unreachable archive): the segments
+    // stay reclaimable and the next attempt retries; the failure is logged.
+    yield* Queue.take(maintenance).pipe(
+      Effect.zipRight(config.retention === undefined ? lifecycle.sweep : lifecycle.retain(config.retention)),
+      Effect.catchAll((error) => Effect.logWarning("effect-wal: reclaiming segments failed", error)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
     const closedError = () => new WalClosedError({ directory })
     const offerSuspending = (request: Request) =>
-      Effect.asVoid(Queue.offer(queue, request)).pipe(
+      Effect.uninterruptibleMask((restore) => {
+        const held = permits(request)
+        return restore(queueBytes.take(held)).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            queuedBytes += held
+          })),
+          Effect.zipRight(restore(Queue.offer(queue, request)).pipe(
+            Effect.onInterrupt(() =>
+              Effect.zipRight(Effect.sync(() => {
+                queuedBytes -= held
+              }), queueBytes.release(held))
+            )
+          ))
+        )
+      }).pipe(
+        Effect.asVoid,
         // A queue shut down by close interrupts a suspended offer: report it as closed.
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause) && state.closing ? Effect.fail(closedError()) : Effect.failCause(cause)
         )
       )
+    const overloaded = () => new WalOverloadedError({ capacity: config.queueCapacity })
     const offer: (request: Request) => Effect.Effect<void, WalOverloadedError | WalClosed> = config.overflow === "fail"
       ? (request: Request) =>
-        Effect.suspend(() =>
-          queue.unsafeOffer(request) ? Effect.void : Effect.fail(new WalOverloadedError({ capacity: config.queueCapacity }))
-        )
+        Effect.suspend(() => {
+          const held = permits(request)
+          if (queuedBytes > 0 && queuedBytes + held > config.queueBytes) return Effect.fail(overloaded())
+          if (!queue.unsafeOffer(request)) return Effect.fail(overloaded())
+          queuedBytes += held
+          return Effect.void
+        })
       : offerSuspending
 
     const submit = <E>(
@@ -174,7 +254,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         )
       })
 
-    const append = (value: A): Effect.Effect<number, AppendError> =>
+    const appendOne = (kind: FrameKind) => (value: A): Effect.Effect<number, AppendError> =>
       Effect.suspend((): Effect.Effect<number, AppendError> => {
         let bytes: Uint8Array
         try {
@@ -182,7 +262,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         } catch (error) {
           return Effect.fail(error as WalCodecError | WalEntryTooLargeError)
         }
-        return submit(new Request(RequestKind.Append, FrameKind.data, [bytes], FRAME_HEADER_SIZE + bytes.length), offer)
+        return submit(new Request(RequestKind.Append, kind, [bytes], FRAME_HEADER_SIZE + bytes.length), offer)
       })
 
     const source: SegmentSource = {
@@ -191,18 +271,24 @@ export const make = <A, I>(options: Options<A, I>) =>
       damageAtEnd: () => "corruption",
       checkHeader: () => Effect.void,
       seed: recovered.seed,
-      maxPayload: config.maxEntryBytes
+      maxPayload: config.maxEntryBytes,
+      pin: (cursor, sequence) => {
+        if (sequence !== undefined) lifecycle.pin(cursor, sequence)
+        else if (lifecycle.release(cursor)) maintenance.unsafeOffer(undefined)
+      }
     }
+
+    const replayFrom = (from: number, to: number | undefined) =>
+      Stream.suspend(() => {
+        const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.committed)
+        const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
+        return cursorStream(cursor, (c) => readChunk(c, upTo))
+      })
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
         onSome: Stream.fail,
-        onNone: () =>
-          Stream.suspend(() => {
-            const upTo = Math.min(options?.to ?? Number.POSITIVE_INFINITY, state.committed)
-            const cursor = new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1))
-            return cursorStream(cursor, (c) => readChunk(c, upTo))
-          })
+        onNone: () => replayFrom(options?.from ?? 1, options?.to)
       })
 
     const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
@@ -226,16 +312,41 @@ export const make = <A, I>(options: Options<A, I>) =>
           )
       })
 
+    const reclaim = (sequence: number) =>
+      Number.isSafeInteger(sequence)
+        ? lifecycle.reclaim(sequence)
+        : Effect.fail(new WalConfigError({ field: "sequence", detail: `must be an integer, got ${sequence}` }))
+
+    const segments = Effect.sync(() =>
+      state.segments.map((segment): SegmentInfo => ({
+        index: segment.index,
+        name: segment.name,
+        firstSequence: segment.firstSequence,
+        lastSequence: segment.lastSequence,
+        bytes: segment.size,
+        status: segment.archived ? "archived" : segment.sealed ? "sealed" : "active"
+      }))
+    )
+
     const wal: Wal<A> = {
       directory,
-      append,
+      append: appendOne(FrameKind.data),
       appendAll,
+      checkpoint: appendOne(FrameKind.checkpoint),
       replay,
+      replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.committedCheckpoint, 1), undefined)),
       tail,
       // A sync always waits for room in the queue, whatever the overflow policy.
       sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), offerSuspending))),
       lastSequence: Effect.sync(() => state.committed),
-      recovery: recovered.report
+      lastCheckpoint: Effect.sync(() => state.committedCheckpoint),
+      reclaim,
+      segments,
+      pressure: {
+        current: Effect.sync(() => pressure.snapshot(queue.unsafeSize().pipe(Option.getOrElse(() => 0)), queuedBytes)),
+        changes: pressure.ref.changes
+      },
+      recovery: report
     }
     return wal
   })
@@ -259,7 +370,8 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
         lastSequence: entry.firstSequence - 1,
         size: 0,
         // Every segment but the last must end with a seal frame.
-        sealed: i < listing.segments.length - 1
+        sealed: i < listing.segments.length - 1,
+        archived: false
       }))
       const first = segments[0]
       if (first === undefined) return Option.none()
@@ -288,7 +400,9 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
             })
           }),
         seed: frameSeed(walId ?? new Uint8Array(16)),
-        maxPayload: config.maxEntryBytes
+        maxPayload: config.maxEntryBytes,
+        // A read-only reader cannot hold back the writer's reclamation.
+        pin: () => undefined
       }
       return Option.some(source)
     })

@@ -69,6 +69,8 @@ export interface WriterState {
   lastCheckpoint: number
   /** The last acknowledged sequence: readers and tails never go past it. */
   committed: number
+  /** The last acknowledged checkpoint entry (0 when none). */
+  committedCheckpoint: number
   poisoned: WalPoisonedError | undefined
   closing: boolean
   closed: boolean
@@ -89,6 +91,18 @@ interface Active {
   durable: number
 }
 
+/** What one served batch did, for metrics and back-pressure signals. */
+export interface BatchReport {
+  /** Entries acknowledged. */
+  readonly entries: number
+  /** Bytes written to segment files. */
+  readonly bytes: number
+  /** Duration of each fsync, in seconds. */
+  readonly fsyncSeconds: ReadonlyArray<number>
+  /** Whether a segment was sealed and a new one started. */
+  readonly rotated: boolean
+}
+
 /** Everything the writer needs from the WAL. */
 export interface WriterContext {
   readonly fs: FileSystem.FileSystem
@@ -98,6 +112,8 @@ export interface WriterContext {
   readonly codecId: string
   readonly state: WriterState
   readonly queue: Queue.Queue<Request>
+  /** Called after every batch, served or failed, with the requests it took off the queue. */
+  readonly afterBatch: (requests: Chunk.Chunk<Request>, report: BatchReport | undefined) => Effect.Effect<void>
 }
 
 /** Moves the watermark and wakes every waiting tail. */
@@ -127,6 +143,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       })
     const last = state.segments[state.segments.length - 1]!
     let active: Active | undefined
+    let bytesWritten = 0
+    let rotated = false
+    const fsyncSeconds: Array<number> = []
     /** When the oldest unsynced write happened (buffered mode's timer). */
     let unsyncedSince: number | undefined
 
@@ -136,6 +155,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         return Effect.as(writeAll(target.file, bytes, target.segment.path), undefined).pipe(
           Effect.tap(() => {
             target.written += bytes.length
+            bytesWritten += bytes.length
           })
         )
       })
@@ -144,7 +164,10 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       const target = active!
       if (target.durable === target.written) return Effect.void
       const upTo = target.written
-      return Effect.tap(syncFile(target.file, target.segment.path), () => {
+      return Effect.gen(function*() {
+        const started = yield* Clock.currentTimeNanos
+        yield* syncFile(target.file, target.segment.path)
+        fsyncSeconds.push(Number((yield* Clock.currentTimeNanos) - started) / 1e9)
         target.durable = upTo
       })
     })
@@ -173,6 +196,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         yield* Scope.close(current.scope, Exit.void)
         active = undefined
         state.segments.push(next)
+        rotated = true
         active = yield* openActive(next, next.size)
       })
 
@@ -191,6 +215,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           else closing = true
         }
         if (state.poisoned !== undefined) return { closing, failure: state.poisoned as WalError }
+        bytesWritten = 0
+        rotated = false
+        fsyncSeconds.length = 0
         const now = yield* Clock.currentTimeMillis
         // Hybrid logical clock: never behind the last timestamp written, even if the wall clock steps back.
         const timestamp = Math.max(now, state.lastTimestamp)
@@ -219,6 +246,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           current.segment.lastSequence = state.nextSequence - 1
           current.segment.size = current.written
           state.committed = state.nextSequence - 1
+          state.committedCheckpoint = state.lastCheckpoint
           publish(state)
         }
         return { closing, failure: undefined }
@@ -232,20 +260,32 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           })
         ),
         Effect.tap(({ failure }) =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
+            let entries = 0
             for (const request of items) {
               if (failure !== undefined && request.kind !== RequestKind.Close) request.complete(Exit.fail(failure))
-              else request.complete(Exit.succeed(request.firstSequence))
+              else {
+                entries += request.payloads.length
+                request.complete(Exit.succeed(request.firstSequence))
+              }
             }
+            return ctx.afterBatch(
+              items,
+              failure === undefined ? { entries, bytes: bytesWritten, fsyncSeconds, rotated } : undefined
+            )
           })
         ),
         Effect.uninterruptible
       )
 
     /** A timed fsync in buffered mode, when no request arrived within the interval. */
-    const timedSync = sync.pipe(
+    const timedSync = Effect.suspend(() => {
+      fsyncSeconds.length = 0
+      return sync
+    }).pipe(
       Effect.tap(() => {
         unsyncedSince = undefined
+        return ctx.afterBatch(Chunk.empty(), { entries: 0, bytes: 0, fsyncSeconds, rotated: false })
       }),
       Effect.catchAll((error) =>
         Effect.sync(() => {
@@ -290,6 +330,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         : yield* process(items)
       if (active === undefined) {
         for (const request of items) request.complete(request.kind === RequestKind.Close ? Exit.succeed(0) : Exit.fail(state.poisoned!))
+        yield* ctx.afterBatch(items, undefined)
       }
       if (outcome.closing) {
         if (active !== undefined) yield* Scope.close(active.scope, Exit.void)

@@ -1,0 +1,89 @@
+/**
+ * The Archiver service: what happens to a segment once it is reclaimed. By default it is deleted;
+ * `Archiver.layerDirectory(dir)` moves it into an archive directory, and users can provide their
+ * own (for example an upload to object storage) with `Archiver.layer`.
+ *
+ * An archiver must leave the segment file gone from the WAL directory when it succeeds; the WAL
+ * then fsyncs the WAL directory so the removal is durable. A failed archive leaves the segment in
+ * place, still reclaimable, and `wal.reclaim` fails with the error.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Context, Effect, Layer } from "effect"
+import * as Path from "node:path"
+import { fromPlatformError, type WalIOError } from "./WalError.js"
+import { ensureDirectory, open, syncDirectory, syncFile } from "./internal/io.js"
+
+/**
+ * A reclaimed segment file handed to the archiver.
+ *
+ * @since 0.1.0
+ */
+export interface SegmentFile {
+  readonly name: string
+  readonly path: string
+  readonly index: number
+  readonly firstSequence: number
+  readonly lastSequence: number
+}
+
+/**
+ * An archiver: takes a sealed, reclaimed segment out of the WAL directory.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly archive: (segment: SegmentFile) => Effect.Effect<void, WalIOError>
+}
+
+/**
+ * The Archiver service tag. Optional: without it reclaimed segments are deleted.
+ *
+ * @since 0.1.0
+ */
+export class Archiver extends Context.Tag("effect-wal/Archiver")<Archiver, Service>() {}
+
+/**
+ * Deletes reclaimed segments (the default).
+ *
+ * @since 0.1.0
+ */
+export const deleting = (fs: FileSystem.FileSystem): Service => ({
+  archive: (segment) => fs.remove(segment.path).pipe(Effect.mapError(fromPlatformError("remove", segment.path)))
+})
+
+/**
+ * Moves reclaimed segments into `directory` (created when missing). The copy is fsynced, and so is
+ * the archive directory, before the original is removed: a crash in between leaves the segment in
+ * both places, never in neither.
+ *
+ * @since 0.1.0
+ */
+export const directory = (fs: FileSystem.FileSystem, target: string): Service => ({
+  archive: (segment) =>
+    Effect.gen(function*() {
+      yield* ensureDirectory(fs, target)
+      const destination = Path.join(target, segment.name)
+      yield* fs.copyFile(segment.path, destination).pipe(Effect.mapError(fromPlatformError("copy", destination)))
+      // The archived copy must be durable before the original goes.
+      yield* Effect.scoped(Effect.flatMap(open(fs, destination, "r+"), (file) => syncFile(file, destination)))
+      yield* syncDirectory(fs, target)
+      yield* fs.remove(segment.path).pipe(Effect.mapError(fromPlatformError("remove", segment.path)))
+    })
+})
+
+/**
+ * Provides an archiver that moves reclaimed segments into `target`.
+ *
+ * @since 0.1.0
+ */
+export const layerDirectory = (target: string): Layer.Layer<Archiver, never, FileSystem.FileSystem> =>
+  Layer.effect(Archiver, Effect.map(FileSystem.FileSystem, (fs) => directory(fs, target)))
+
+/**
+ * Provides a custom archiver.
+ *
+ * @since 0.1.0
+ */
+export const layer = (service: Service): Layer.Layer<Archiver> => Layer.succeed(Archiver, service)

@@ -1,0 +1,106 @@
+/**
+ * Segment lifecycle after sealing: reclamation, reader pins and retention. Reclaimed segments are
+ * marked `archived`, then handed to the Archiver once no reader still needs them; the reclaim
+ * point is made durable before the first of them leaves the directory.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Metric } from "effect"
+import type * as Archiver from "../Archiver.js"
+import type { WalIOError } from "../WalError.js"
+import { syncDirectory } from "./io.js"
+import type { WalMetrics } from "./metrics.js"
+import { writeReclaimPoint } from "./reclaim.js"
+import type { SegmentState } from "./recovery.js"
+
+/** Reclamation and pins for one open WAL. */
+export class Lifecycle {
+  /** The first sequence each open reader may still need. */
+  private readonly pins = new Map<object, number>()
+  private readonly lock = Effect.unsafeMakeSemaphore(1)
+
+  constructor(
+    readonly fs: FileSystem.FileSystem,
+    readonly directory: string,
+    /** The WAL's segments, oldest first; the last one is active. Shared with the writer. */
+    readonly segments: Array<SegmentState>,
+    readonly archiver: Archiver.Service,
+    readonly metrics: WalMetrics
+  ) {}
+
+  /** Records that `holder` may still read from `sequence` on. */
+  pin(holder: object, sequence: number): void {
+    this.pins.set(holder, sequence)
+  }
+
+  /** Forgets `holder`'s pin. Returns whether reclaimed segments are waiting for removal. */
+  release(holder: object): boolean {
+    this.pins.delete(holder)
+    return this.segments.some((segment) => segment.archived)
+  }
+
+  /** Marks sealed segments whose entries are all below `sequence` as archived, then sweeps. */
+  reclaim(sequence: number): Effect.Effect<ReadonlyArray<string>, WalIOError> {
+    return this.lock.withPermits(1)(Effect.suspend(() => {
+      for (const segment of this.segments) {
+        if (segment.sealed && !segment.archived && segment.lastSequence < sequence) segment.archived = true
+      }
+      return this.sweepUnlocked()
+    }))
+  }
+
+  /** Removes the archived segments no reader needs. */
+  get sweep(): Effect.Effect<ReadonlyArray<string>, WalIOError> {
+    return this.lock.withPermits(1)(Effect.suspend(() => this.sweepUnlocked()))
+  }
+
+  /** Reclaims the oldest segments while more than `maxSegments` or `maxBytes` are kept. */
+  retain(retention: { readonly maxSegments: number; readonly maxBytes: number }): Effect.Effect<ReadonlyArray<string>, WalIOError> {
+    return Effect.suspend(() => {
+      const kept = this.segments.filter((segment) => !segment.archived)
+      let bytes = kept.reduce((sum, segment) => sum + segment.size, 0)
+      let cut = 0
+      while (cut < kept.length - 1 && (kept.length - cut > retention.maxSegments || bytes > retention.maxBytes)) {
+        bytes -= kept[cut]!.size
+        cut++
+      }
+      return cut === 0 ? Effect.succeed([]) : this.reclaim(kept[cut]!.firstSequence)
+    })
+  }
+
+  /** Archives segments a crash left below the reclaim point. */
+  archiveLeftover(leftover: ReadonlyArray<SegmentState>): Effect.Effect<void, WalIOError> {
+    if (leftover.length === 0) return Effect.void
+    return Effect.zipRight(
+      Effect.forEach(leftover, (segment) => this.archiver.archive(segment), { discard: true }),
+      // The removals must be durable before the log is used, like any reclamation.
+      syncDirectory(this.fs, this.directory)
+    )
+  }
+
+  private sweepUnlocked(): Effect.Effect<ReadonlyArray<string>, WalIOError> {
+    return Effect.gen(this, function*() {
+      let floor = Number.POSITIVE_INFINITY
+      for (const sequence of this.pins.values()) floor = Math.min(floor, sequence)
+      let count = 0
+      while (
+        count < this.segments.length - 1 && this.segments[count]!.archived && this.segments[count]!.lastSequence < floor
+      ) count++
+      if (count === 0) return []
+      const keep = this.segments[count]!
+      // Durable before any segment goes: recovery then knows the missing prefix was reclaimed.
+      yield* writeReclaimPoint(this.fs, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
+      const removed: Array<string> = []
+      for (let i = 0; i < count; i++) {
+        const segment = this.segments[0]!
+        yield* this.archiver.archive(segment)
+        this.segments.shift()
+        removed.push(segment.name)
+      }
+      // Make the removals durable; a crash before this only leaves files below the reclaim point,
+      // which the next open archives again.
+      yield* syncDirectory(this.fs, this.directory)
+      yield* Metric.set(this.metrics.segments, this.segments.length)
+      return removed
+    })
+  }
+}
