@@ -14,6 +14,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type { Context, Effect, Option, Schema, Scope, Stream } from "effect"
 import { Layer } from "effect"
 import type * as Durability from "./Durability.js"
+import * as Metrics from "./internal/metrics.js"
 import * as internal from "./internal/wal.js"
 import type {
   WalClosedError,
@@ -82,7 +83,9 @@ export interface Options<A = Uint8Array, I = unknown> extends ReadOptions<A, I> 
   readonly saturation?: { readonly fsyncMillis?: number; readonly queueFraction?: number }
   /**
    * Optional retention, off by default: after each rotation, reclaim the oldest sealed segments
-   * while more than `maxSegments` segments (at least 2) or more than `maxBytes` bytes are kept.
+   * while more than `maxSegments` segments (at least 2) are kept, or while the kept segments with
+   * the active one counted at its full `segmentBytes` exceed `maxBytes` (at least one segment).
+   * Segments a reader still needs stay until it is done.
    */
   readonly retention?: { readonly maxSegments?: number; readonly maxBytes?: number }
   /** A full queue suspends the producer (`"suspend"`, default) or fails with `WalOverloadedError` (`"fail"`). */
@@ -318,6 +321,18 @@ export const reader: {
   ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem>
   (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem>
 } = internal.reader as any
+
+/**
+ * The Effect metrics of the WAL in `directory`, the same keys the WAL updates, for reading with
+ * `Metric.value` or exporting. Names: `wal_appends_total`, `wal_bytes_written_total`,
+ * `wal_fsync_duration_seconds` (histogram), `wal_batch_size` (histogram, entries),
+ * `wal_queue_depth`, `wal_segments`, `wal_recovery_duration_seconds`,
+ * `wal_recovery_frames_verified`, `wal_recovery_truncated_bytes_total`; each tagged
+ * `wal_directory`.
+ *
+ * @since 0.1.0
+ */
+export const metrics = (directory: string): Metrics.WalMetrics => Metrics.make(directory)
 
 /**
  * A Layer that provides an open WAL under the user's own tag.

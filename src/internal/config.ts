@@ -88,6 +88,12 @@ export const resolve = (input: unknown): Effect.Effect<ResolvedConfig, WalConfig
     onRight: (options) => {
       const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES
       const room = payloadRoom(segmentBytes)
+      const maxBytes = options.retention?.maxBytes
+      if (maxBytes !== undefined && maxBytes < segmentBytes) {
+        return Effect.fail(
+          new WalConfigError({ field: "retention.maxBytes", detail: `${maxBytes} is less than one segment (${segmentBytes} bytes)` })
+        )
+      }
       if (options.maxEntryBytes !== undefined && options.maxEntryBytes > room) {
         return Effect.fail(
           new WalConfigError({

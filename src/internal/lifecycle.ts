@@ -53,11 +53,18 @@ export class Lifecycle {
     return this.lock.withPermits(1)(Effect.suspend(() => this.sweepUnlocked()))
   }
 
-  /** Reclaims the oldest segments while more than `maxSegments` or `maxBytes` are kept. */
-  retain(retention: { readonly maxSegments: number; readonly maxBytes: number }): Effect.Effect<ReadonlyArray<string>, WalIOError> {
+  /**
+   * Reclaims the oldest segments while more than `maxSegments` are kept, or more than `maxBytes`
+   * counting the active segment at its full size, so the directory stays within `maxBytes` until
+   * the next rotation.
+   */
+  retain(
+    retention: { readonly maxSegments: number; readonly maxBytes: number },
+    segmentBytes: number
+  ): Effect.Effect<ReadonlyArray<string>, WalIOError> {
     return Effect.suspend(() => {
       const kept = this.segments.filter((segment) => !segment.archived)
-      let bytes = kept.reduce((sum, segment) => sum + segment.size, 0)
+      let bytes = kept.slice(0, -1).reduce((sum, segment) => sum + segment.size, segmentBytes)
       let cut = 0
       while (cut < kept.length - 1 && (kept.length - cut > retention.maxSegments || bytes > retention.maxBytes)) {
         bytes -= kept[cut]!.size

@@ -173,7 +173,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     // Archiving in the background can fail (a full disk, an unreachable archive): the segments
     // stay reclaimable and the next attempt retries; the failure is logged.
     yield* Queue.take(maintenance).pipe(
-      Effect.zipRight(config.retention === undefined ? lifecycle.sweep : lifecycle.retain(config.retention)),
+      Effect.zipRight(config.retention === undefined ? lifecycle.sweep : lifecycle.retain(config.retention, config.segmentBytes)),
       Effect.catchAll((error) => Effect.logWarning("effect-wal: reclaiming segments failed", error)),
       Effect.forever,
       Effect.forkScoped
