@@ -201,6 +201,30 @@ export interface Pressure {
 }
 
 /**
+ * A piece of the byte-exact replication stream: a segment header (the start of a segment) or a
+ * run of whole frames exactly as on disk at `offset` of segment `segmentIndex`. A chunk whose
+ * frames end with a seal frame has `sealed: true`: the next chunk starts the next segment.
+ *
+ * @since 0.1.0
+ */
+export type ReplicationChunk =
+  | {
+    readonly _tag: "Header"
+    readonly segmentIndex: number
+    readonly name: string
+    readonly bytes: Uint8Array
+  }
+  | {
+    readonly _tag: "Frames"
+    readonly segmentIndex: number
+    readonly offset: number
+    readonly bytes: Uint8Array
+    /** The last data or checkpoint sequence in `bytes`. */
+    readonly lastSequence: number
+    readonly sealed: boolean
+  }
+
+/**
  * Errors of opening a WAL.
  *
  * @since 0.1.0
@@ -287,6 +311,13 @@ export interface Wal<A> extends WalReader<A> {
     readonly current: Effect.Effect<Pressure>
     readonly changes: Stream.Stream<Pressure>
   }
+  /**
+   * The committed log from `from` as a byte-exact, order-preserving stream: segment headers and
+   * frames exactly as on disk, segment boundaries marked, following live appends like `tail`
+   * (never past the acknowledged watermark). No payload is decoded. Starting inside a segment
+   * gives frames from the entry `from` on, without the header. Ends when the WAL closes.
+   */
+  readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, ReadError>
   /** Makes everything appended so far durable (an fsync), whatever the durability mode. */
   readonly sync: Effect.Effect<void, WalClosedError | WalPoisonedError>
   /** The last acknowledged sequence number (0 when empty). */

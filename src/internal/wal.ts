@@ -24,6 +24,7 @@ import { frameSeed } from "./format/frame.js"
 import { decodeHeader } from "./format/header.js"
 import { readAt, sizeOf } from "./io.js"
 import { Lifecycle } from "./lifecycle.js"
+import { type LeaderView, streamBytes } from "./replication.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
 import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
@@ -312,6 +313,18 @@ export const make = <A, I>(options: Options<A, I>) =>
           )
       })
 
+    const leader: LeaderView = {
+      fs,
+      segments: state.segments,
+      segmentFor: (sequence) => findSegment(state.segments, sequence),
+      committed: () => state.committed,
+      closed: () => state.closed,
+      signal: () => state.signal,
+      seed: recovered.seed,
+      maxPayload: config.maxEntryBytes,
+      pin: source.pin
+    }
+
     const reclaim = (sequence: number) =>
       Number.isSafeInteger(sequence)
         ? lifecycle.reclaim(sequence)
@@ -336,6 +349,11 @@ export const make = <A, I>(options: Options<A, I>) =>
       replay,
       replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.committedCheckpoint, 1), undefined)),
       tail,
+      streamBytes: (options) =>
+        Option.match(checkRange(options), {
+          onSome: Stream.fail,
+          onNone: () => streamBytes(leader, options?.from ?? 1)
+        }),
       // A sync always waits for room in the queue, whatever the overflow policy.
       sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), offerSuspending))),
       lastSequence: Effect.sync(() => state.committed),
