@@ -1,0 +1,44 @@
+/**
+ * A Node `FileSystem` layer for the WAL's durable write path: the same as `NodeFileSystem.layer`
+ * from `@effect/platform-node` in every operation, except the hot operations of an open file.
+ *
+ * What it changes, exactly: on a `File` returned by `open`, `read`, `readAlloc`, `write`,
+ * `writeAll`, `sync` (`fsync`) and `truncate` are synchronous `node:fs` calls (`fs.readSync`,
+ * `fs.writeSync`, `fs.fsyncSync`, `fs.ftruncateSync`) instead of callbacks served by libuv's
+ * threadpool, and `seek` keeps the position in the file object. Opening, `stat`, closing and
+ * every other `FileSystem` operation are the Node layer's own. Errors are the same
+ * `SystemError`s (same `reason`, the errno error as `cause`).
+ *
+ * The trade-off: a synchronous call blocks the event loop for the duration of the write or the
+ * fsync (typically 0.1 to a few milliseconds on an SSD, much longer on a slow or failing disk),
+ * so no other fiber runs meanwhile. In exchange each operation saves a threadpool round trip;
+ * for one-at-a-time durable appends (a write and an fsync per append) that is about a third of
+ * the rate on the machine measured in `bench/README.md`. The WAL has a single writer fiber and
+ * its appenders wait for that fsync anyway, which makes the trade acceptable for a process whose
+ * main job is the log. Prefer `NodeFileSystem.layer` when the same event loop must keep serving
+ * latency-sensitive work (an HTTP server) while the log is written.
+ *
+ * ```ts
+ * import { NodeFastFileSystem, Wal } from "effect-wal"
+ * program.pipe(Effect.scoped, Effect.provide(NodeFastFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type { Layer } from "effect"
+import * as internal from "./internal/nodeFastFileSystem.js"
+
+/**
+ * The Node FileSystem with synchronous reads, writes and fsyncs on open files.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<FileSystem.FileSystem> = internal.layer
+
+/**
+ * Wraps any Node-backed `FileSystem` (one whose files carry real descriptors) the same way.
+ *
+ * @since 0.1.0
+ */
+export const make: (base: FileSystem.FileSystem) => FileSystem.FileSystem = internal.make

@@ -1,0 +1,173 @@
+/**
+ * The Node FileSystem with synchronous calls for the hot operations of an open file. See
+ * `src/NodeFastFileSystem.ts` for what it changes and why; the measurements are in bench/README.md.
+ */
+import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeFileSystem } from "@effect/platform-node"
+import { Effect, Layer, Option } from "effect"
+import * as NFS from "node:fs"
+
+/** The `SystemError` the Node layer builds for the same errno. */
+export const systemError = (method: string, error: unknown, fd: number): SystemError => {
+  const code = (error as { readonly code?: unknown } | undefined)?.code
+  let reason: SystemErrorReason = "Unknown"
+  switch (code) {
+    case "ENOENT":
+      reason = "NotFound"
+      break
+    case "EACCES":
+      reason = "PermissionDenied"
+      break
+    case "EEXIST":
+      reason = "AlreadyExists"
+      break
+    case "EISDIR":
+    case "ENOTDIR":
+    case "ELOOP":
+      reason = "BadResource"
+      break
+    case "EBUSY":
+      reason = "Busy"
+      break
+  }
+  return new SystemError({
+    reason,
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: fd,
+    ...(typeof (error as { readonly syscall?: unknown }).syscall === "string"
+      ? { syscall: (error as { readonly syscall: string }).syscall }
+      : {}),
+    description: error instanceof Error ? error.message : String(error),
+    cause: error
+  })
+}
+
+/**
+ * An open file whose reads, writes and syncs are synchronous system calls on the descriptor of a
+ * file opened by the Node layer (which still owns opening, `stat`, `truncate` and closing).
+ * Each operation runs to completion inside one synchronous step, so no lock is needed.
+ */
+export class FastFile implements FileSystem.File {
+  readonly [FileSystem.FileTypeId]: FileSystem.FileTypeId = FileSystem.FileTypeId
+  /** The offset of the next read or write (unused for writes in append mode). */
+  private position = 0
+
+  constructor(
+    private readonly base: FileSystem.File,
+    /** Opened with an append flag: writes go to the end of the file, as with `O_APPEND`. */
+    private readonly append: boolean
+  ) {}
+
+  get fd(): FileSystem.File.Descriptor {
+    return this.base.fd
+  }
+
+  get stat(): Effect.Effect<FileSystem.File.Info, SystemError | import("@effect/platform/Error").PlatformError> {
+    return this.base.stat
+  }
+
+  get sync(): Effect.Effect<void, SystemError> {
+    return Effect.try({
+      try: () => NFS.fsyncSync(this.base.fd),
+      catch: (error) => systemError("sync", error, this.base.fd)
+    })
+  }
+
+  seek(offset: FileSystem.SizeInput, from: FileSystem.SeekMode): Effect.Effect<void> {
+    return Effect.sync(() => {
+      const size = Number(offset)
+      this.position = from === "start" ? size : this.position + size
+    })
+  }
+
+  read(buffer: Uint8Array): Effect.Effect<FileSystem.Size, SystemError> {
+    return Effect.try({
+      try: () => {
+        const n = NFS.readSync(this.base.fd, buffer, 0, buffer.length, this.position)
+        this.position += n
+        return FileSystem.Size(n)
+      },
+      catch: (error) => systemError("read", error, this.base.fd)
+    })
+  }
+
+  readAlloc(size: FileSystem.SizeInput): Effect.Effect<Option.Option<Uint8Array>, SystemError> {
+    return Effect.try({
+      try: () => {
+        const buffer = Buffer.allocUnsafeSlow(Number(size))
+        const n = NFS.readSync(this.base.fd, buffer, 0, buffer.length, this.position)
+        this.position += n
+        if (n === 0) return Option.none()
+        return Option.some(n === buffer.length ? buffer : Buffer.from(buffer.subarray(0, n)))
+      },
+      catch: (error) => systemError("readAlloc", error, this.base.fd)
+    })
+  }
+
+  truncate(length?: FileSystem.SizeInput): Effect.Effect<void, SystemError> {
+    return Effect.try({
+      try: () => {
+        const size = length === undefined ? 0 : Number(length)
+        NFS.ftruncateSync(this.base.fd, size)
+        if (!this.append && this.position > size) this.position = size
+      },
+      catch: (error) => systemError("truncate", error, this.base.fd)
+    })
+  }
+
+  write(buffer: Uint8Array): Effect.Effect<FileSystem.Size, SystemError> {
+    return Effect.try({
+      try: () => FileSystem.Size(this.writeOnce(buffer)),
+      catch: (error) => systemError("write", error, this.base.fd)
+    })
+  }
+
+  writeAll(buffer: Uint8Array): Effect.Effect<void, SystemError> {
+    return Effect.try({
+      try: () => {
+        // As the Node layer: a write of nothing is a WriteZero failure.
+        let offset = 0
+        do {
+          const n = this.writeOnce(offset === 0 ? buffer : buffer.subarray(offset))
+          if (n === 0) throw new WriteZero()
+          offset += n
+        } while (offset < buffer.length)
+      },
+      catch: (error) =>
+        error instanceof WriteZero
+          ? new SystemError({
+            reason: "WriteZero",
+            module: "FileSystem",
+            method: "writeAll",
+            pathOrDescriptor: this.base.fd,
+            description: "write returned 0 bytes written"
+          })
+          : systemError("writeAll", error, this.base.fd)
+    })
+  }
+
+  private writeOnce(buffer: Uint8Array): number {
+    const n = NFS.writeSync(this.base.fd, buffer, 0, buffer.length, this.append ? null : this.position)
+    if (!this.append) this.position += n
+    return n
+  }
+}
+
+class WriteZero extends Error {}
+
+/** Whether an open flag makes every write go to the end of the file. */
+const isAppend = (flag: FileSystem.OpenFlag | undefined): boolean => flag !== undefined && flag.startsWith("a")
+
+/** Wraps a FileSystem so that the files it opens are `FastFile`s. */
+export const make = (base: FileSystem.FileSystem): FileSystem.FileSystem => ({
+  ...base,
+  open: (path, options) => Effect.map(base.open(path, options), (file) => new FastFile(file, isAppend(options?.flag)))
+})
+
+/** The layer: the Node FileSystem, wrapped. */
+export const layer: Layer.Layer<FileSystem.FileSystem> = Layer.effect(
+  FileSystem.FileSystem,
+  Effect.map(FileSystem.FileSystem, make)
+).pipe(Layer.provide(NodeFileSystem.layer))
