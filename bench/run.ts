@@ -1,0 +1,74 @@
+/**
+ * Runs every workload, each in its own process, and prints the tables with the machine, Node and
+ * filesystem they were measured on. `npm run bench` from the repository root installs the peers
+ * (bench/package.json) first. Data goes under the OS temp directory and is removed afterwards.
+ *
+ *   npx tsx bench/run.ts [--quick] [--only W1,W2,...]
+ */
+import { spawnSync } from "node:child_process"
+import * as NFS from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { environment, fmt, median, RESULT_PREFIX } from "./lib/harness.js"
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+const quick = process.argv.includes("--quick")
+const onlyIndex = process.argv.indexOf("--only")
+const only = onlyIndex === -1 ? undefined : new Set(process.argv[onlyIndex + 1]!.split(","))
+
+const jobs: Array<{ readonly name: string; readonly script: string; readonly args: ReadonlyArray<string> }> = [
+  { name: "W1", script: "w1-durable-one-at-a-time.ts", args: quick ? ["--runs", "3"] : ["--runs", "5"] },
+  { name: "W2", script: "w2-group-commit.ts", args: quick ? ["--runs", "3"] : ["--runs", "5"] },
+  { name: "W3", script: "w3-w4-bulk.ts", args: quick ? ["--runs", "1", "--small", "200000", "--large", "20000"] : ["--runs", "3"] },
+  { name: "W5", script: "w5-open.ts", args: quick ? ["--runs", "1", "--mib", "256"] : ["--runs", "3"] },
+  { name: "W6", script: "w6-tail-latency.ts", args: quick ? ["--runs", "1", "--count", "1000"] : ["--runs", "3"] },
+  ...["wal-fast", "wal-node"].map((layer) => ({
+    name: "memory",
+    script: "memory.ts",
+    args: ["--layer", layer, ...(quick ? ["--mib", "256"] : [])]
+  }))
+]
+
+const env = environment()
+console.log(`# effect-wal benchmarks\n`)
+console.log(Object.entries(env).map(([k, v]) => `- ${k}: ${v}`).join("\n") + "\n")
+const started = performance.now()
+const results: Array<unknown> = []
+const memory: Array<{ system: string; peakRssMiB: number; baselineRssMiB: number; mib: number; writerMiBs: number }> = []
+for (const job of jobs) {
+  if (only !== undefined && !only.has(job.name)) continue
+  const runs = job.name === "memory" && !quick ? 3 : 1
+  for (let run = 0; run < runs; run++) {
+    console.error(`> ${job.script} ${job.args.join(" ")}`)
+    const child = spawnSync(process.execPath, ["--import", "tsx", Path.join(here, job.script), ...job.args], {
+      cwd: Path.dirname(here),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 64 * 1024 * 1024
+    })
+    for (const line of child.stdout.split("\n")) {
+      if (line.startsWith(RESULT_PREFIX)) {
+        const parsed = JSON.parse(line.slice(RESULT_PREFIX.length))
+        results.push(parsed)
+        if (job.name === "memory") memory.push(parsed)
+      } else if (line.length > 0 || job.name !== "memory") console.log(line)
+    }
+    if (child.status !== 0) console.log(`\n**${job.script} failed with status ${child.status}**\n`)
+  }
+}
+if (memory.length > 0) {
+  console.log("### Memory: peak RSS appending 2 GiB with a tail consumer 10x slower than the writer\n")
+  console.log("| system | peak RSS MiB, median (min-max) | RSS at start MiB | appended MiB | writer MiB/s |")
+  console.log("|---|---:|---:|---:|---:|")
+  for (const system of ["wal-fast", "wal-node"]) {
+    const rows = memory.filter((m) => m.system === system)
+    if (rows.length === 0) continue
+    const peaks = rows.map((r) => r.peakRssMiB)
+    console.log(`| ${system} | ${fmt(median(peaks))} (${fmt(Math.min(...peaks))}-${fmt(Math.max(...peaks))}) | ${fmt(median(rows.map((r) => r.baselineRssMiB)))} | ${rows[0]!.mib} | ${fmt(median(rows.map((r) => r.writerMiBs)))} |`)
+  }
+  console.log("")
+}
+const out = Path.join(Os.tmpdir(), "effect-wal-bench-results.json")
+NFS.writeFileSync(out, JSON.stringify({ environment: env, results }, null, 2))
+console.log(`Total ${fmt((performance.now() - started) / 60000)} min. Raw results: ${out}`)

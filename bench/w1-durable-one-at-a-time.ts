@@ -1,0 +1,136 @@
+/**
+ * W1: 2,000 appends of 256 B, one at a time, each durable (strict: written and fsynced) before the
+ * next. Figures are appends per second.
+ *
+ *   npx tsx bench/w1-durable-one-at-a-time.ts [--runs 5] [--count 2000]
+ */
+import { Effect } from "effect"
+import * as NFS from "node:fs"
+import * as Path from "node:path"
+import * as Durability from "../src/Durability.js"
+import * as Wal from "../src/Wal.js"
+import { argument, makeTempDir, payloads, RawLog, removeDir, Report } from "./lib/harness.js"
+import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
+import { layers, rotate, runWith, type WalSystem } from "./lib/systems.js"
+
+const RUNS = argument("runs", 5)
+const COUNT = argument("count", 2000)
+const data = payloads(256)
+
+const raw = (dir: string): number => {
+  const log = new RawLog(Path.join(dir, "raw.log"))
+  const started = performance.now()
+  for (let i = 0; i < COUNT; i++) {
+    log.frame([data[i & 63]!], Date.now())
+    log.flush()
+    log.sync()
+  }
+  const elapsed = performance.now() - started
+  log.close()
+  return (COUNT / elapsed) * 1000
+}
+
+/** The same writes through the callback API (one threadpool round trip per write and per fdatasync). */
+const rawCallback = async (dir: string): Promise<number> => {
+  const log = new RawLog(Path.join(dir, "raw-cb.log"))
+  const started = performance.now()
+  for (let i = 0; i < COUNT; i++) {
+    log.frame([data[i & 63]!], Date.now())
+    const bytes = log.encoder.bytes()
+    await new Promise<void>((resolve, reject) => NFS.write(log.fd, bytes, 0, bytes.length, null, (e) => (e ? reject(e) : resolve())))
+    log.encoder.reset()
+    await new Promise<void>((resolve, reject) => NFS.fdatasync(log.fd, (e) => (e ? reject(e) : resolve())))
+  }
+  const elapsed = performance.now() - started
+  log.close()
+  return (COUNT / elapsed) * 1000
+}
+
+/** The same writes through `fs.promises` FileHandle. */
+const rawPromises = async (dir: string): Promise<number> => {
+  const log = new RawLog(Path.join(dir, "raw-p.log"))
+  log.close()
+  const handle = await NFS.promises.open(log.path, "r+")
+  let position = log.written
+  const started = performance.now()
+  for (let i = 0; i < COUNT; i++) {
+    log.frame([data[i & 63]!], Date.now())
+    const bytes = log.encoder.bytes()
+    await handle.write(bytes, 0, bytes.length, position)
+    position += bytes.length
+    log.encoder.reset()
+    await handle.datasync()
+  }
+  const elapsed = performance.now() - started
+  await handle.close()
+  return (COUNT / elapsed) * 1000
+}
+
+const wal = (system: WalSystem, dir: string): Promise<number> =>
+  runWith(
+    layers[system],
+    Effect.gen(function*() {
+      const log = yield* Wal.make({ directory: Path.join(dir, system), durability: Durability.strict })
+      const started = performance.now()
+      for (let i = 0; i < COUNT; i++) yield* log.append(data[i & 63]!)
+      return (COUNT / (performance.now() - started)) * 1000
+    })
+  )
+
+const main = async () => {
+  const Sqlite = await loadSqlite()
+  const Level = await loadLevel()
+  const report = new Report("W1", `${COUNT.toLocaleString("en-US")} appends of 256 B, one at a time, each durable before the next`, "appends/s", true)
+  type System = "raw" | "raw-callback" | "raw-promises" | WalSystem | "better-sqlite3" | "classic-level"
+  const systems: Array<System> = ["raw", "wal-fast", "wal-node", "raw-callback", "raw-promises"]
+  if (Sqlite) systems.push("better-sqlite3")
+  if (Level) systems.push("classic-level")
+  for (let run = 0; run < RUNS; run++) {
+    const dir = makeTempDir("w1")
+    const figures: Record<string, number> = {}
+    try {
+      for (const system of rotate(systems, run)) {
+        switch (system) {
+          case "raw":
+            figures[system] = raw(dir)
+            break
+          case "raw-callback":
+            figures[system] = await rawCallback(dir)
+            break
+          case "raw-promises":
+            figures[system] = await rawPromises(dir)
+            break
+          case "wal-fast":
+          case "wal-node":
+            figures[system] = await wal(system, dir)
+            break
+          case "better-sqlite3": {
+            const { db, insert } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
+            const started = performance.now()
+            for (let i = 0; i < COUNT; i++) insert.run(i + 1, data[i & 63])
+            figures[system] = (COUNT / (performance.now() - started)) * 1000
+            db.close()
+            break
+          }
+          case "classic-level": {
+            const db = new Level!(Path.join(dir, "level"), { keyEncoding: "view", valueEncoding: "view" })
+            await db.open()
+            const started = performance.now()
+            for (let i = 0; i < COUNT; i++) await db.put(levelKey(i + 1), data[i & 63]!, { sync: true })
+            figures[system] = (COUNT / (performance.now() - started)) * 1000
+            await db.close()
+            break
+          }
+        }
+      }
+    } finally {
+      removeDir(dir)
+    }
+    report.run(Object.fromEntries(systems.map((s) => [s, figures[s]!])))
+  }
+  report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
+  report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeFileSystem.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
+  report.print()
+}
+
+await main()

@@ -1,0 +1,138 @@
+/**
+ * W2: 20,000 appends of 256 B from 64 concurrent fibers, strict: concurrent appends share one
+ * write and one fsync (group commit). Figures are appends per second.
+ *
+ * The raw limit replays the batch sizes the WAL formed in the same run (one write + fdatasync per
+ * batch); better-sqlite3 commits the same batches as transactions (synchronous=FULL); classic-level
+ * gets 64 concurrent `put(..., { sync: true })` loops, where LevelDB forms its own group commits.
+ *
+ *   npx tsx bench/w2-group-commit.ts [--runs 5] [--count 20000] [--fibers 64]
+ */
+import { Effect } from "effect"
+import * as Path from "node:path"
+import * as Durability from "../src/Durability.js"
+import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
+import * as Wal from "../src/Wal.js"
+import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report } from "./lib/harness.js"
+import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
+import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib/systems.js"
+
+const RUNS = argument("runs", 5)
+const COUNT = argument("count", 20_000)
+const FIBERS = argument("fibers", 64)
+const SIZE = 256
+const data = payloads(SIZE)
+const FRAME = FRAME_HEADER_SIZE + SIZE
+
+/** Runs the WAL; returns appends/s and the batch sizes (entries per fsync) it formed. */
+const wal = async (system: WalSystem, dir: string): Promise<{ rate: number; batches: Array<number> }> => {
+  const bytes: Array<number> = []
+  const rate = await runWith(
+    recordingBatches(layers[system], bytes),
+    Effect.gen(function*() {
+      const log = yield* Wal.make({ directory: Path.join(dir, system), durability: Durability.strict })
+      bytes.length = 0
+      const perFiber = Math.ceil(COUNT / FIBERS)
+      const started = performance.now()
+      yield* Effect.forEach(
+        Array.from({ length: FIBERS }, (_, f) => f),
+        (f) =>
+          Effect.gen(function*() {
+            for (let i = f * perFiber; i < Math.min(COUNT, (f + 1) * perFiber); i++) yield* log.append(data[i & 63]!)
+          }),
+        { concurrency: "unbounded", discard: true }
+      )
+      return (COUNT / (performance.now() - started)) * 1000
+    })
+  )
+  return { rate, batches: bytes.map((b) => Math.round(b / FRAME)).filter((n) => n > 0) }
+}
+
+const raw = (dir: string, batches: ReadonlyArray<number>): number => {
+  const log = new RawLog(Path.join(dir, "raw.log"))
+  let i = 0
+  const started = performance.now()
+  for (const size of batches) {
+    const batch: Array<Uint8Array> = []
+    for (let k = 0; k < size; k++) batch.push(data[i++ & 63]!)
+    log.frame(batch, Date.now())
+    log.flush()
+    log.sync()
+  }
+  const elapsed = performance.now() - started
+  log.close()
+  return (i / elapsed) * 1000
+}
+
+const main = async () => {
+  const Sqlite = await loadSqlite()
+  const Level = await loadLevel()
+  const report = new Report(
+    "W2",
+    `${COUNT.toLocaleString("en-US")} appends of 256 B from ${FIBERS} concurrent fibers, strict (group commit)`,
+    "appends/s",
+    true
+  )
+  const mainSystem: WalSystem = "wal-fast"
+  const others: Array<string> = ["wal-node"]
+  if (Sqlite) others.push("better-sqlite3")
+  if (Level) others.push("classic-level")
+  const batchMedians: Array<number> = []
+  for (let run = 0; run < RUNS; run++) {
+    const dir = makeTempDir("w2")
+    const figures: Record<string, number> = {}
+    try {
+      // The WAL first: the raw limit and the SQLite peer replay the batch sizes it formed.
+      const measured = await wal(mainSystem, dir)
+      figures[mainSystem] = measured.rate
+      const batches = measured.batches
+      batchMedians.push(median(batches))
+      for (const system of rotate(["raw", ...others], run)) {
+        switch (system) {
+          case "raw":
+            figures[system] = raw(dir, batches)
+            break
+          case "wal-node":
+            figures[system] = (await wal(system, dir)).rate
+            break
+          case "better-sqlite3": {
+            const { db, insertMany } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
+            let seq = 1
+            const started = performance.now()
+            for (const size of batches) {
+              const batch: Array<Uint8Array> = []
+              for (let k = 0; k < size; k++) batch.push(data[(seq + k) & 63]!)
+              insertMany(seq, batch)
+              seq += size
+            }
+            figures[system] = ((seq - 1) / (performance.now() - started)) * 1000
+            db.close()
+            break
+          }
+          case "classic-level": {
+            const db = new Level!(Path.join(dir, "level"), { keyEncoding: "view", valueEncoding: "view" })
+            await db.open()
+            const perFiber = Math.ceil(COUNT / FIBERS)
+            const started = performance.now()
+            await Promise.all(Array.from({ length: FIBERS }, async (_, f) => {
+              for (let i = f * perFiber; i < Math.min(COUNT, (f + 1) * perFiber); i++) {
+                await db.put(levelKey(i + 1), data[i & 63]!, { sync: true })
+              }
+            }))
+            figures[system] = (COUNT / (performance.now() - started)) * 1000
+            await db.close()
+            break
+          }
+        }
+      }
+    } finally {
+      removeDir(dir)
+    }
+    report.run(Object.fromEntries(["raw", mainSystem, ...others].map((s) => [s, figures[s]!])))
+  }
+  report.note(`The WAL (wal-fast) formed batches of median ${batchMedians.map(fmt).join(", ")} entries per fsync (per run); raw and better-sqlite3 replay exactly the batch sizes of the same run, so raw is one write + fdatasync per batch of those sizes.`)
+  report.note("better-sqlite3: WAL journal, synchronous=FULL, one transaction per batch (a synchronous API has no concurrent callers to group). classic-level: 64 concurrent put(sync: true) loops.")
+  report.print()
+}
+
+await main()

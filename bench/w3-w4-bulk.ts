@@ -1,0 +1,235 @@
+/**
+ * W3a: 1,000,000 appends of 100 B in `appendAll` batches of 1,000 under `Durability.none`, one
+ * sync at the end. W3b: 100,000 appends of 4 KiB, same batches. W4: replay and verify the
+ * 1,000,000 entries of W3a (raw payloads, `Codec.bytes`). Figures are entries per second.
+ *
+ *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--small 1000000] [--large 100000] [--batch 1000]
+ */
+import { Effect, Stream } from "effect"
+import * as Path from "node:path"
+import * as Durability from "../src/Durability.js"
+import { DEFAULT_READ_BUFFER } from "../src/internal/segmentReader.js"
+import * as Wal from "../src/Wal.js"
+import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report } from "./lib/harness.js"
+import { type LevelBatchOp, type LevelConstructor, levelKey, loadLevel, loadSqlite, openSqlite, type SqliteConstructor } from "./lib/peers.js"
+import { layers, rotate, runWith, type WalSystem, walSystems } from "./lib/systems.js"
+
+const RUNS = argument("runs", 3)
+const SMALL = argument("small", 1_000_000)
+const LARGE = argument("large", 100_000)
+const BATCH = argument("batch", 1000)
+
+const batchesOf = (size: number, count: number): Array<Array<Uint8Array>> => {
+  const data = payloads(size)
+  const batches: Array<Array<Uint8Array>> = []
+  for (let i = 0; i < count; i += BATCH) {
+    batches.push(Array.from({ length: Math.min(BATCH, count - i) }, (_, k) => data[(i + k) & 63]!))
+  }
+  return batches
+}
+
+const rawWrite = (path: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>): number => {
+  const log = new RawLog(path)
+  let count = 0
+  const started = performance.now()
+  for (const batch of batches) {
+    log.frame(batch, Date.now())
+    log.flush()
+    count += batch.length
+  }
+  log.sync()
+  const elapsed = performance.now() - started
+  log.close()
+  return (count / elapsed) * 1000
+}
+
+const walWrite = (system: WalSystem, directory: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) =>
+  runWith(
+    layers[system],
+    Effect.gen(function*() {
+      const log = yield* Wal.make({ directory, durability: Durability.none })
+      let count = 0
+      const started = performance.now()
+      for (const batch of batches) {
+        yield* log.appendAll(batch)
+        count += batch.length
+      }
+      yield* log.sync
+      return (count / (performance.now() - started)) * 1000
+    })
+  )
+
+const walReplay = (system: WalSystem, directory: string, expected: number) =>
+  runWith(
+    layers[system],
+    Effect.gen(function*() {
+      // A read-only view: no recovery at open, so only the replay is timed.
+      const reader = yield* Wal.reader({ directory })
+      let count = 0
+      let bytes = 0
+      const started = performance.now()
+      yield* reader.replay().pipe(Stream.runForEachChunk((chunk) =>
+        Effect.sync(() => {
+          count += chunk.length
+          for (const entry of chunk) bytes += entry.payload.length
+        })
+      ))
+      if (count !== expected || bytes === 0) throw new Error(`replayed ${count} of ${expected}`)
+      return (count / (performance.now() - started)) * 1000
+    })
+  )
+
+const sqliteWrite = (Sqlite: SqliteConstructor, path: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>): number => {
+  const { db, insertMany } = openSqlite(Sqlite, path, false)
+  let seq = 1
+  const started = performance.now()
+  for (const batch of batches) {
+    insertMany(seq, batch)
+    seq += batch.length
+  }
+  // One sync at the end: the last commit under synchronous=FULL fsyncs the WAL file.
+  db.pragma("synchronous = FULL")
+  db.prepare("INSERT INTO log (seq, payload) VALUES (?, ?)").run(seq, new Uint8Array(1))
+  const rate = ((seq - 1) / (performance.now() - started)) * 1000
+  db.close()
+  return rate
+}
+
+const sqliteRead = (Sqlite: SqliteConstructor, path: string, expected: number): number => {
+  const db = new Sqlite(path)
+  let count = 0
+  let bytes = 0
+  const started = performance.now()
+  for (const row of db.prepare("SELECT seq, payload FROM log WHERE seq <= ? ORDER BY seq").raw(true).iterate(expected)) {
+    count++
+    bytes += ((row as Array<unknown>)[1] as Uint8Array).length
+  }
+  const rate = (count / (performance.now() - started)) * 1000
+  db.close()
+  if (count !== expected || bytes === 0) throw new Error(`sqlite read ${count} of ${expected}`)
+  return rate
+}
+
+const levelWrite = async (Level: LevelConstructor, path: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
+  const db = new Level(path, { keyEncoding: "view", valueEncoding: "view" })
+  await db.open()
+  let seq = 1
+  const started = performance.now()
+  for (const batch of batches) {
+    const ops: Array<LevelBatchOp> = batch.map((value, k) => ({ type: "put", key: levelKey(seq + k), value }))
+    await db.batch(ops, { sync: false })
+    seq += batch.length
+  }
+  await db.put(levelKey(seq), new Uint8Array(1), { sync: true })
+  const rate = ((seq - 1) / (performance.now() - started)) * 1000
+  await db.close()
+  return rate
+}
+
+const levelRead = async (Level: LevelConstructor, path: string, expected: number) => {
+  const db = new Level(path, { keyEncoding: "view", valueEncoding: "view" })
+  await db.open()
+  let count = 0
+  const started = performance.now()
+  const iterator = db.iterator({ keyEncoding: "view", valueEncoding: "view" })
+  for (;;) {
+    const entries = await iterator.nextv(1000)
+    if (entries.length === 0) break
+    count += entries.length
+  }
+  await iterator.close()
+  const rate = (Math.min(count, expected) / (performance.now() - started)) * 1000
+  await db.close()
+  return rate
+}
+
+const main = async () => {
+  const Sqlite = await loadSqlite()
+  const Level = await loadLevel()
+  const n = (x: number) => x.toLocaleString("en-US")
+  const w3a = new Report("W3a", `${n(SMALL)} appends of 100 B in appendAll batches of ${n(BATCH)}, none, one sync at the end`, "entries/s", true)
+  const w3b = new Report("W3b", `${n(LARGE)} appends of 4 KiB in appendAll batches of ${n(BATCH)}, none, one sync at the end`, "entries/s", true)
+  const w4 = new Report("W4", `replay and verify the ${n(SMALL)} entries of W3a (Codec.bytes)`, "entries/s", true)
+  const small = batchesOf(100, SMALL)
+  const large = batchesOf(4096, LARGE)
+  const peers: Array<string> = []
+  if (Sqlite) peers.push("better-sqlite3")
+  if (Level) peers.push("classic-level")
+  const systems = ["raw", ...walSystems, ...peers]
+  for (let run = 0; run < RUNS; run++) {
+    const dir = makeTempDir("w3")
+    const a: Record<string, number> = {}
+    const b: Record<string, number> = {}
+    const r: Record<string, number> = {}
+    try {
+      for (const system of rotate(systems, run)) {
+        const at = (name: string) => Path.join(dir, `${system}-${name}`)
+        switch (system) {
+          case "raw":
+            a[system] = rawWrite(at("small"), small)
+            b[system] = rawWrite(at("large"), large)
+            break
+          case "wal-fast":
+          case "wal-node":
+            a[system] = await walWrite(system, at("small"), small)
+            b[system] = await walWrite(system, at("large"), large)
+            break
+          case "better-sqlite3":
+            a[system] = sqliteWrite(Sqlite!, at("small"), small)
+            b[system] = sqliteWrite(Sqlite!, at("large"), large)
+            break
+          case "classic-level":
+            a[system] = await levelWrite(Level!, at("small"), small)
+            b[system] = await levelWrite(Level!, at("large"), large)
+            break
+        }
+      }
+      for (const system of rotate([...systems, "raw+copy"], run)) {
+        switch (system) {
+          case "raw": {
+            let bytes = 0
+            const started = performance.now()
+            const count = rawVerify(Path.join(dir, "raw-small"), RAW_SEED, 16 << 20, (_, start, end) => {
+              bytes += end - start
+            }, DEFAULT_READ_BUFFER)
+            r[system] = (count / (performance.now() - started)) * 1000
+            if (bytes === 0) throw new Error("raw read nothing")
+            break
+          }
+          case "raw+copy": {
+            let bytes = 0
+            const started = performance.now()
+            const count = rawVerify(Path.join(dir, "raw-small"), RAW_SEED, 16 << 20, (buffer, start, end) => {
+              bytes += buffer.slice(start, end).length
+            }, DEFAULT_READ_BUFFER)
+            r[system] = (count / (performance.now() - started)) * 1000
+            if (bytes === 0) throw new Error("raw read nothing")
+            break
+          }
+          case "wal-fast":
+          case "wal-node":
+            r[system] = await walReplay(system, Path.join(dir, `${system}-small`), SMALL)
+            break
+          case "better-sqlite3":
+            r[system] = sqliteRead(Sqlite!, Path.join(dir, `${system}-small`), SMALL)
+            break
+          case "classic-level":
+            r[system] = await levelRead(Level!, Path.join(dir, `${system}-small`), SMALL)
+            break
+        }
+      }
+    } finally {
+      removeDir(dir)
+    }
+    w3a.run(Object.fromEntries(systems.map((s) => [s, a[s]!])))
+    w3b.run(Object.fromEntries(systems.map((s) => [s, b[s]!])))
+    w4.run(Object.fromEntries(["raw", "raw+copy", ...systems.slice(1)].map((s) => [s, r[s]!])))
+  }
+  w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
+  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes returns). The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk. Peers read back what they wrote in W3a.`)
+  w3a.print()
+  w3b.print()
+  w4.print()
+}
+
+await main()

@@ -1,0 +1,129 @@
+/**
+ * W6: tail latency. Appends of 256 B under strict durability at about 1,000 appends/s, one at a
+ * time, with a tailing Stream consuming them. For each append: the acknowledgement latency (call
+ * to `append` resolving) and the delivery latency (call to the tail consumer receiving the
+ * entry). Figures are p50 and p99 in microseconds. The goal is a p99 delivery latency at most
+ * 10% above the p99 acknowledgement latency.
+ *
+ *   npx tsx bench/w6-tail-latency.ts [--runs 3] [--count 3000] [--rate 1000]
+ */
+import { Effect, Fiber, Stream } from "effect"
+import * as Path from "node:path"
+import * as Durability from "../src/Durability.js"
+import * as Wal from "../src/Wal.js"
+import { argument, makeTempDir, payloads, percentile, RawLog, removeDir, Report } from "./lib/harness.js"
+import { layers, runWith, type WalSystem, walSystems } from "./lib/systems.js"
+
+const RUNS = argument("runs", 3)
+const COUNT = argument("count", 3000)
+const RATE = argument("rate", 1000)
+const WARMUP = argument("warmup", 200)
+const data = payloads(256)
+
+const sleepUntil = (at: number) => Effect.suspend(() => {
+  const wait = at - performance.now()
+  return wait > 0 ? Effect.sleep(wait) : Effect.void
+})
+
+const measure = (system: WalSystem, directory: string, withTail: boolean) =>
+  runWith(
+    layers[system],
+    Effect.gen(function*() {
+      const log = yield* Wal.make({ directory, durability: Durability.strict })
+      const sent = new Float64Array(COUNT + 1)
+      const acked = new Float64Array(COUNT + 1)
+      const delivered = new Float64Array(COUNT + 1)
+      let received = 0
+      const consumer = withTail
+        ? yield* log.tail({ from: 1 }).pipe(
+          Stream.runForEachChunk((chunk) =>
+            Effect.sync(() => {
+              const now = performance.now()
+              for (const entry of chunk) {
+                if (entry.seq > WARMUP) delivered[entry.seq - WARMUP] = now
+              }
+              received += chunk.length
+            })
+          ),
+          Effect.fork
+        )
+        : undefined
+      // Warm-up (JIT, first segment writes), not measured.
+      for (let i = 0; i < WARMUP; i++) yield* log.append(data[i & 63]!)
+      const first = yield* log.lastSequence
+      const started = performance.now()
+      for (let i = 1; i <= COUNT; i++) {
+        yield* sleepUntil(started + (i * 1000) / RATE)
+        sent[i] = performance.now()
+        const seq = yield* log.append(data[i & 63]!)
+        acked[seq - first] = performance.now()
+      }
+      const elapsed = performance.now() - started
+      if (consumer) {
+        while (received < COUNT + WARMUP) yield* Effect.sleep(1)
+        yield* Fiber.interrupt(consumer)
+      }
+      const ack = Array.from({ length: COUNT }, (_, k) => (acked[k + 1]! - sent[k + 1]!) * 1000)
+      const delivery = Array.from({ length: COUNT }, (_, k) => (delivered[k + 1]! - sent[k + 1]!) * 1000)
+      return { ack, delivery, rate: (COUNT / elapsed) * 1000 }
+    })
+  )
+
+/** The raw limit's latency: one write + fdatasync per append at the same pace. */
+const raw = async (dir: string) => {
+  const log = new RawLog(Path.join(dir, "raw.log"))
+  const latencies: Array<number> = []
+  const started = performance.now()
+  for (let i = 0; i < WARMUP; i++) {
+    log.frame([data[i & 63]!], Date.now())
+    log.flush()
+    log.sync()
+  }
+  for (let i = 1; i <= COUNT; i++) {
+    const wait = started + (i * 1000) / RATE - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    const sent = performance.now()
+    log.frame([data[i & 63]!], Date.now())
+    log.flush()
+    log.sync()
+    latencies.push((performance.now() - sent) * 1000)
+  }
+  log.close()
+  return latencies
+}
+
+const main = async () => {
+  const p50 = new Report("W6-p50", `tail latency at about ${RATE} strict appends/s, p50`, "µs", false, "wal-fast ack")
+  const p99 = new Report("W6-p99", `tail latency at about ${RATE} strict appends/s, p99`, "µs", false, "wal-fast ack")
+  const rates: Array<number> = []
+  for (let run = 0; run < RUNS; run++) {
+    const dir = makeTempDir("w6")
+    const f50: Record<string, number> = {}
+    const f99: Record<string, number> = {}
+    try {
+      for (const system of walSystems) {
+        const tailed = await measure(system, Path.join(dir, `${system}-tail`), true)
+        rates.push(tailed.rate)
+        const alone = await measure(system, Path.join(dir, `${system}-alone`), false)
+        f50[`${system} ack`] = percentile(tailed.ack, 50)
+        f99[`${system} ack`] = percentile(tailed.ack, 99)
+        f50[`${system} delivery`] = percentile(tailed.delivery, 50)
+        f99[`${system} delivery`] = percentile(tailed.delivery, 99)
+        f50[`${system} ack, no tail`] = percentile(alone.ack, 50)
+        f99[`${system} ack, no tail`] = percentile(alone.ack, 99)
+      }
+      const r = await raw(dir)
+      f50["raw write+fdatasync"] = percentile(r, 50)
+      f99["raw write+fdatasync"] = percentile(r, 99)
+    } finally {
+      removeDir(dir)
+    }
+    p50.run(f50)
+    p99.run(f99)
+  }
+  p99.note(`Achieved rates: ${rates.map((r) => Math.round(r)).join(", ")} appends/s. "ack": append call to its result; "delivery": append call to the tail consumer (Stream.runForEachChunk on wal.tail) receiving the entry, in the same run; "ack, no tail": a run without a consumer. Time ratios against the wal-fast ack of the same run: the goal is delivery p99 <= 1.1x ack p99.`)
+  p50.print()
+  p99.print()
+}
+
+await main()
