@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
+import { Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -91,6 +91,23 @@ describe("Wal: write path", () => {
       const seen = yield* collect(wal.replay().pipe(Stream.tap((e) => e.seq === 1 ? wal.append(bytesOf(4)) : Effect.void)))
       expect(seen.map((e) => e.seq)).toEqual([1, 2, 3])
       expect(yield* wal.lastSequence).toBe(4)
+    })))
+
+  it.scopedLive("regression: an atomic batch larger than the read buffer replays, tails and reads", () =>
+    live(Effect.gen(function*() {
+      const directory = yield* tempDir
+      const wal = yield* Wal.make({ directory })
+      // 4 MiB in one batch: far more than the 256 KiB a reader starts with.
+      const batch = Array.from({ length: 1024 }, (_, i) => new Uint8Array(4096).fill(i % 251))
+      const tail = yield* Effect.fork(collect(wal.tail().pipe(Stream.take(1025))))
+      yield* wal.appendAll(batch)
+      yield* wal.append(bytesOf(1))
+      const replayed = yield* collect(wal.replay())
+      expect(replayed.length).toBe(1025)
+      replayed.slice(0, 1024).forEach((entry, i) => expect(entry.payload[4095]).toBe(i % 251))
+      expect((yield* Fiber.join(tail)).length).toBe(1025)
+      const reader = yield* Wal.reader({ directory })
+      expect((yield* collect(reader.replay())).length).toBe(1025)
     })))
 
   it.scopedLive("raw payloads are written as they are and come back as copies", () =>

@@ -58,7 +58,9 @@ export class SegmentReader {
       const room = this.limit - readFrom
       if (room <= 0) return Effect.succeed(false)
       let target = this.buffer
-      const needed = this.pendingFrameSize(keep)
+      // Grow when one frame needs more room, or when undecoded bytes (a batch held back whole)
+      // fill more than half the buffer, so every refill reads at least as much as it keeps.
+      const needed = Math.max(this.pendingFrameSize(keep), keep * 2)
       if (needed > target.length) {
         let size = target.length * 2
         while (size < needed) size *= 2
