@@ -17,6 +17,9 @@ export * as Durability from "./Durability.js"
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 
 /** @since 0.1.0 */
+export * as NodeFastFileSystem from "./NodeFastFileSystem.js"
+
+/** @since 0.1.0 */
 export * as Wal from "./Wal.js"
 
 /** @since 0.1.0 */
