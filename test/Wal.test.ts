@@ -110,6 +110,16 @@ describe("Wal: write path", () => {
       expect((yield* collect(reader.replay())).length).toBe(1025)
     })))
 
+  it.scopedLive("raw payloads from many chunks stay intact after the read buffer is reused", () =>
+    live(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: yield* tempDir, durability: Durability.none })
+      const payload = (i: number) => new TextEncoder().encode(`payload-${i}-${"q".repeat(i % 300)}`)
+      for (let i = 0; i < 20; i++) yield* wal.appendAll(Array.from({ length: 1000 }, (_, j) => payload(i * 1000 + j)))
+      const entries = yield* collect(wal.replay())
+      expect(entries.length).toBe(20_000)
+      entries.forEach((entry, i) => expect(entry.payload).toEqual(payload(i)))
+    })))
+
   it.scopedLive("raw payloads are written as they are and come back as copies", () =>
     live(Effect.gen(function*() {
       const directory = yield* tempDir

@@ -51,6 +51,8 @@ export class LogCursor<A> {
   private reader: SegmentReader | undefined
   private segmentScope: Scope.CloseableScope | undefined
   private finished: SegmentState | undefined
+  /** Index in the output of the first entry whose payload is still a view of the read buffer. */
+  private borrowedFrom = -1
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -122,6 +124,33 @@ export class LogCursor<A> {
     upTo: number,
     out: Array<WalEntry<A>>
   ): Effect.Effect<boolean, ReadError> {
+    return Effect.tap(this.decodeFrames(reader, upTo, out), () => this.settle(out))
+  }
+
+  /**
+   * Gives the entries whose payloads are views of the read buffer one copy of their bytes, made
+   * once for all of them, before the buffer is reused.
+   */
+  private settle(out: Array<WalEntry<A>>): void {
+    const from = this.borrowedFrom
+    this.borrowedFrom = -1
+    if (from < 0 || from >= out.length) return
+    const first = out[from]!.payload as Uint8Array
+    const last = out[out.length - 1]!.payload as Uint8Array
+    const start = first.byteOffset
+    const copy = first.buffer.slice(start, last.byteOffset + last.length)
+    for (let i = from; i < out.length; i++) {
+      const entry = out[i] as { payload: unknown }
+      const view = entry.payload as Uint8Array
+      entry.payload = new Uint8Array(copy, view.byteOffset - start, view.length)
+    }
+  }
+
+  private decodeFrames(
+    reader: SegmentReader,
+    upTo: number,
+    out: Array<WalEntry<A>>
+  ): Effect.Effect<boolean, ReadError> {
     return Effect.gen(this, function*() {
       const segment = this.segment!
       const cursor = reader.cursor
@@ -150,7 +179,13 @@ export class LogCursor<A> {
             batchSequence = this.nextSequence
           }
           if (sequence >= this.nextSequence) {
-            out.push(this.entry(cursor.kind, sequence, cursor.timestamp, cursor.buffer.subarray(cursor.payloadStart, cursor.payloadEnd)))
+            if (this.borrowedFrom < 0 && this.codec.borrowsBytes) this.borrowedFrom = out.length
+            out.push({
+              seq: sequence,
+              timestamp: cursor.timestamp,
+              kind: cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
+              payload: this.codec.decode(cursor.buffer.subarray(cursor.payloadStart, cursor.payloadEnd))
+            })
             this.nextSequence = sequence + 1
           }
           if (cursor.commits) {
@@ -167,7 +202,10 @@ export class LogCursor<A> {
           this.nextSequence = batchSequence
           batchStart = -1
         }
-        if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
+        if (result === "end" || result === "incomplete") {
+          this.settle(out)
+          if (yield* reader.refill()) continue
+        }
         if (result === "end" && !segment.sealed) return false
         if (result !== "end" && this.source.damageAtEnd(segment) === "end") return false
         return yield* new WalCorruptionError({
@@ -181,16 +219,6 @@ export class LogCursor<A> {
         })
       }
     })
-  }
-
-  private entry(kind: number, seq: number, timestamp: number, bytes: Uint8Array): WalEntry<A> {
-    let payload: A
-    try {
-      payload = this.codec.decode(bytes)
-    } catch (error) {
-      throw error instanceof WalCodecError ? error : new WalCodecError({ direction: "decode", codec: this.codec.id, cause: error })
-    }
-    return { seq, timestamp, kind: kind === FrameKind.checkpoint ? "checkpoint" : "data", payload }
   }
 }
 

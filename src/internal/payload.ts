@@ -15,6 +15,11 @@ export interface PayloadCodec<A> {
   readonly encode: (value: A) => Uint8Array
   /** Decodes bytes (which may be a view into a reused buffer); throws `WalCodecError`. */
   readonly decode: (bytes: Uint8Array) => A
+  /**
+   * Whether `decode` returns a view of its input (raw payloads): the reader then copies the
+   * payloads of a chunk out of its buffer once, instead of one copy per entry.
+   */
+  readonly borrowsBytes: boolean
 }
 
 /** Builds the pairing: raw bytes without a schema, schema then codec with one. */
@@ -24,7 +29,8 @@ export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec
     return {
       id: raw.id,
       encode: (value) => guard("encode", raw.id, () => raw.encode(value)),
-      decode: (bytes) => raw.decode(bytes) as A
+      decode: (bytes) => bytes as A,
+      borrowsBytes: true
     }
   }
   const encodeValue = Schema.encodeSync(schema)
@@ -32,7 +38,8 @@ export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec
   return {
     id: codec.id,
     encode: (value) => guard("encode", codec.id, () => codec.encode(encodeValue(value))),
-    decode: (bytes) => guard("decode", codec.id, () => decodeValue(codec.decode(bytes)))
+    decode: (bytes) => guard("decode", codec.id, () => decodeValue(codec.decode(bytes))),
+    borrowsBytes: false
   }
 }
 
