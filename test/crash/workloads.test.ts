@@ -1,0 +1,35 @@
+/**
+ * Exhaustive crash exploration of small workloads (see docs/testing.md): a crash after every
+ * filesystem operation, several crash states per point, recovery checked against the invariants,
+ * a crash at every operation of a recovery, and crash-recover-append-crash.
+ */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { type Depth, explore } from "./explore.js"
+import { filters, MAX_REPORTED, printTotals } from "./harness.js"
+import { workloads } from "./workloads.js"
+
+const FILE = "test/crash/workloads.test.ts"
+const started = Date.now()
+
+/** Runs per crash point; raise it (CRASH_RUNS=8) to explore deeper locally. */
+const runsPerPoint = Number(process.env["CRASH_RUNS"] ?? 3)
+
+const depth: Depth = { runsPerPoint, recoveryCrash: true, appendCrash: true, tail: false }
+
+afterAll(() => printTotals(FILE, started))
+
+describe("crash exploration", () => {
+  for (const workload of workloads) {
+    if (filters.workload !== undefined && filters.workload !== workload.name) continue
+    const steps = workload.ops.map((op) => op._tag).join(", ")
+    it.live(`${workload.name} (${workload.mode}, ${workload.segmentBytes} B segments): ${steps}`, () =>
+      Effect.gen(function*() {
+        const problems = yield* explore(workload, depth, FILE)
+        if (problems.length > 0) {
+          console.error(`${workload.name}: ${problems.length} problems\n${problems.slice(0, MAX_REPORTED).join("\n")}`)
+        }
+        expect(problems.slice(0, MAX_REPORTED)).toEqual([])
+      }), 120_000)
+  }
+})
