@@ -1,0 +1,824 @@
+/**
+ * Operator tooling over a WAL directory: a scanner that reads headers and frames and records every
+ * problem instead of failing on the first one, and on top of it describe, verify, stats, a raw
+ * entry stream, and the explicit repair. Only `repair` writes, and only under the writer lock.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Chunk, Clock, Effect, Either, Option, Stream } from "effect"
+import { hostname } from "node:os"
+import * as Path from "node:path"
+import * as Codec from "../Codec.js"
+import type { Description, EntriesOptions, LockInfo, Problem, RawEntry, RepairReport, SegmentInfo, Stats, VerifyOptions, VerifyReport } from "../Inspect.js"
+import type { TornTail } from "../Wal.js"
+import {
+  fromPlatformError,
+  WalConfigError,
+  WalCorruptionError,
+  WalFormatError,
+  type WalIOError,
+  type WalLockedError
+} from "../WalError.js"
+import { readU64 } from "./format/bytes.js"
+import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
+import { decodeSealPayload, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
+import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
+import { open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
+import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
+import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
+import * as Payload from "./payload.js"
+import { checkHeader, listDirectory, type Listing, readHeader, type SegmentState } from "./recovery.js"
+import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
+import { SegmentReader } from "./segmentReader.js"
+
+// ---------------------------------------------------------------------------------------------
+// Scanning
+// ---------------------------------------------------------------------------------------------
+
+/** How a scan reads the log. */
+interface ScanOptions {
+  /** `"full"` reads every frame; `"tail"` trusts a valid seal frame at the end of a segment that is not the last. */
+  readonly mode: "full" | "tail"
+  /** Go on after a problem (resynchronising on the next valid frame) instead of stopping at the first. */
+  readonly all: boolean
+  /** Called with every committed entry, in log order, once its batch is complete. */
+  readonly onEntry?: (kind: number, sequence: number, timestamp: number, payloadBytes: number) => void
+  /** Called as bytes are read. */
+  readonly onProgress?: (bytesDone: number, bytesTotal: number) => Effect.Effect<void>
+}
+
+/** What a scan found in one segment. */
+interface ScannedSegment extends SegmentInfo {
+  readonly path: string
+  /** End of the last complete batch or seal frame: where a cut at damage in this segment goes. */
+  readonly committedEnd: number
+}
+
+/** What a scan found in the whole directory. */
+interface LogScan {
+  readonly header: Option.Option<SegmentHeader>
+  /** Archived segments (below the reclaim point) first, then the segments scanned. */
+  readonly segments: ReadonlyArray<ScannedSegment>
+  /** The segments of the log proper, from the reclaim point on. */
+  readonly kept: Listing["segments"]
+  readonly problems: ReadonlyArray<Problem>
+  readonly tornTail: Option.Option<TornTail>
+  readonly frames: number
+  readonly entries: number
+  readonly lastSequence: number
+  readonly lastCheckpoint: number
+  readonly bytes: number
+  readonly ignored: ReadonlyArray<string>
+}
+
+/** Where a walk over frames stopped on damage. */
+interface Stop {
+  readonly offset: number
+  readonly reason: string
+  /** Damage a crash cannot explain wherever it is (a frame after the seal, a seal that disagrees). */
+  readonly structural: boolean
+}
+
+/** The outcome of walking frames from one offset of a segment until its end or damage. */
+interface Walk {
+  readonly frames: number
+  readonly entries: number
+  readonly lastSequence: number
+  readonly lastCheckpoint: number
+  readonly committedEnd: number
+  readonly sealed: boolean
+  /** Frames of an unfinished atomic batch at the stop. */
+  readonly pending: number
+  readonly stop: Option.Option<Stop>
+}
+
+interface WalkInput {
+  readonly file: FileSystem.File
+  readonly path: string
+  readonly start: number
+  readonly expectedSequence: number
+  readonly seed: number
+  readonly maxPayload: number
+  readonly lastCheckpoint: number
+  /** Whether the seal's entry count and checkpoint can be checked (not after a resynchronisation). */
+  readonly checkSeal: boolean
+  readonly onEntry: ScanOptions["onEntry"]
+  readonly progress: (offset: number) => Effect.Effect<void>
+}
+
+const stopReasons: Record<Exclude<StopReason, "end">, string> = {
+  "incomplete": "incomplete frame",
+  "checksum": "checksum mismatch",
+  "bad-length": "frame length over the maximum",
+  "bad-frame": "invalid frame fields",
+  "out-of-order": "sequence out of order"
+}
+
+/** The largest payload a frame of a segment of `size` bytes can carry. */
+const maxPayloadOf = (size: number): number => Math.max(0, size - HEADER_SIZE - FRAME_HEADER_SIZE)
+
+/** Walks frames, counting committed entries and checking seal frames, until the end or damage. */
+const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
+  Effect.gen(function*() {
+    const reader = new SegmentReader(input.file, input.path, input.start, input.expectedSequence, input.seed, input.maxPayload)
+    const cursor = reader.cursor
+    let committedEnd = input.start
+    let lastSequence = input.expectedSequence - 1
+    let lastCheckpoint = input.lastCheckpoint
+    let pendingCheckpoint = lastCheckpoint
+    let frames = 0
+    let entries = 0
+    let sealed = false
+    // kind, sequence, timestamp, payload size of each frame of the batch in progress
+    const pending: Array<number> = []
+    const done = (stop: Option.Option<Stop>): Walk => ({
+      frames,
+      entries,
+      lastSequence,
+      lastCheckpoint,
+      committedEnd,
+      sealed,
+      pending: pending.length / 4,
+      stop
+    })
+    const structural = (offset: number, reason: string) => done(Option.some({ offset, reason, structural: true }))
+    for (;;) {
+      const result = cursor.next()
+      if (result === "frame") {
+        frames++
+        const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
+        if (sealed) return structural(at, "frame after the seal frame")
+        if (cursor.kind === FrameKind.seal) {
+          if (pending.length > 0) return structural(at, "seal frame inside an atomic batch")
+          const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
+          const agrees = seal.lastSequence === cursor.sequence &&
+            (!input.checkSeal || (seal.entryCount === entries && seal.lastCheckpoint === lastCheckpoint))
+          if (!agrees) return structural(at, "seal frame does not match the segment's entries")
+          sealed = true
+          committedEnd = reader.position
+          continue
+        }
+        pending.push(cursor.kind, cursor.sequence, cursor.timestamp, cursor.payloadEnd - cursor.payloadStart)
+        if (cursor.kind === FrameKind.checkpoint) pendingCheckpoint = cursor.sequence
+        if (cursor.commits) {
+          if (input.onEntry !== undefined) {
+            for (let i = 0; i < pending.length; i += 4) input.onEntry(pending[i]!, pending[i + 1]!, pending[i + 2]!, pending[i + 3]!)
+          }
+          entries += pending.length / 4
+          pending.length = 0
+          committedEnd = reader.position
+          lastSequence = cursor.sequence
+          lastCheckpoint = pendingCheckpoint
+        }
+        continue
+      }
+      if (result === "end" || result === "incomplete") {
+        yield* input.progress(reader.position)
+        if (yield* reader.refill()) continue
+      }
+      if (result === "end" && pending.length === 0) return done(Option.none())
+      return done(Option.some(
+        result === "end"
+          ? { offset: committedEnd, reason: "atomic batch without its last frame", structural: false }
+          : { offset: reader.position, reason: stopReasons[result], structural: false }
+      ))
+    }
+  })
+
+/** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
+const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0 && (i >= SEGMENT_MAGIC.length || bytes[i] !== SEGMENT_MAGIC[i])) return false
+  }
+  return true
+}
+
+/** Reads the seal frame at the end of a segment; `None` unless it is valid and agrees with the header. */
+const readSeal = (file: FileSystem.File, path: string, size: number, header: SegmentHeader, seed: number) =>
+  Effect.gen(function*() {
+    if (size - SEAL_FRAME_SIZE < HEADER_SIZE) return Option.none()
+    const bytes = yield* readAt(file, size - SEAL_FRAME_SIZE, SEAL_FRAME_SIZE, path)
+    const cursor = new FrameCursor(seed, SEAL_PAYLOAD_SIZE)
+    cursor.reset(bytes, 0, bytes.length, readU64(new DataView(bytes.buffer, bytes.byteOffset), 16) + 1)
+    if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return Option.none()
+    const seal = decodeSealPayload(bytes, cursor.payloadStart)
+    return seal.lastSequence - header.firstSequence + 1 === seal.entryCount ? Option.some(seal) : Option.none()
+  })
+
+const corruption = (file: string, offset: number, reason: string): Problem => ({ file, offset, problem: "corruption", reason })
+
+/** The error a problem stands for. */
+export const problemError = (problem: Problem): WalCorruptionError | WalFormatError =>
+  problem.problem === "corruption"
+    ? new WalCorruptionError({ file: problem.file, offset: problem.offset, reason: problem.reason })
+    : new WalFormatError({ file: problem.file, problem: problem.problem, detail: problem.reason })
+
+const notAWal = (directory: string) =>
+  new WalFormatError({ file: directory, problem: "foreign-file", detail: "no segment files: this is not a WAL directory" })
+
+/**
+ * Scans a WAL directory in segment order. Every header is decoded and checked against the first
+ * one, the file name and the previous segment; frames are verified (or a sealed segment trusted by
+ * its seal frame in `"tail"` mode). Damage at the end of the last segment with no later durable
+ * frame is a torn tail, as at recovery; everything else is a problem. Only I/O fails the scan.
+ */
+const scanLog = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  options: ScanOptions
+): Effect.Effect<LogScan, WalIOError | WalFormatError> =>
+  Effect.gen(function*() {
+    const everything = yield* listDirectory(fs, directory)
+    const problems: Array<Problem> = []
+    const reclaimPoint = yield* readReclaimPoint(fs, directory).pipe(
+      Effect.catchTag("WalCorruptionError", (error) => {
+        problems.push(corruption(error.file, error.offset, error.reason))
+        return Effect.succeed(Option.none<ReclaimPoint>())
+      })
+    )
+    if (everything.segments.length === 0 && Option.isNone(reclaimPoint)) return yield* notAWal(directory)
+    const sizeOf = (name: string) => {
+      const path = Path.join(directory, name)
+      return Effect.map(fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path))), (info) => Number(info.size))
+    }
+    // Segments below the reclaim point were reclaimed on purpose and wait to be removed.
+    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
+    const archived: Array<ScannedSegment> = []
+    for (const entry of everything.segments.filter((s) => s.index < floor)) {
+      archived.push({
+        index: entry.index,
+        name: entry.name,
+        path: Path.join(directory, entry.name),
+        state: "archived",
+        firstSequence: entry.firstSequence,
+        lastSequence: entry.firstSequence - 1,
+        entries: 0,
+        bytes: yield* sizeOf(entry.name),
+        verified: false,
+        committedEnd: 0
+      })
+    }
+    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
+    const head = listing.segments[0]
+    if (head === undefined) {
+      problems.push(corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing"))
+    } else if (head.index !== floor || Option.exists(reclaimPoint, (point) => point.firstSequence !== head.firstSequence)) {
+      problems.push(corruption(
+        Path.join(directory, head.name),
+        0,
+        Option.match(reclaimPoint, {
+          onNone: () => `the log starts at segment ${head.index}: segments from ${floor} are missing and were never reclaimed`,
+          onSome: (point) => `the log should start at segment ${floor} (sequence ${point.firstSequence}), the reclaim point`
+        })
+      ))
+    }
+    const sizes: Array<number> = []
+    for (const entry of listing.segments) sizes.push(yield* sizeOf(entry.name))
+    const bytesTotal = sizes.reduce((a, b) => a + b, 0)
+    const progress = (done: number) => options.onProgress === undefined ? Effect.void : options.onProgress(done, bytesTotal)
+
+    const segments: Array<ScannedSegment> = []
+    let header = Option.none<SegmentHeader>()
+    let tornTail = Option.none<TornTail>()
+    let frames = 0
+    let entries = 0
+    let lastSequence = 0
+    let lastCheckpoint = 0
+    let bytesBefore = 0
+    const stopped = () => !options.all && problems.length > 0
+
+    for (let i = 0; i < listing.segments.length && !stopped(); i++) {
+      const entry = listing.segments[i]!
+      const path = Path.join(directory, entry.name)
+      const size = sizes[i]!
+      const isLast = i === listing.segments.length - 1
+      const previous = listing.segments[i - 1]
+      if (previous !== undefined && entry.index !== previous.index + 1) {
+        problems.push(corruption(path, 0, `segment ${entry.index} follows segment ${previous.index}: a segment is missing`))
+        if (stopped()) break
+      }
+      const summary: ScannedSegment = {
+        index: entry.index,
+        name: entry.name,
+        path,
+        bytes: size,
+        firstSequence: entry.firstSequence,
+        lastSequence: entry.firstSequence - 1,
+        entries: 0,
+        state: isLast ? "active" : "unsealed",
+        verified: false,
+        committedEnd: 0
+      }
+      const scanned = yield* Effect.scoped(Effect.gen(function*() {
+        const file = yield* open(fs, path, "r")
+        const headerBytes = yield* readAt(file, 0, HEADER_SIZE, path)
+        const decoded = decodeHeader(headerBytes)
+        if (Either.isLeft(decoded)) {
+          const { problem, detail } = decoded.left
+          const tornCreation = isLast && size <= HEADER_SIZE && (problem === "foreign-file" || problem === "bad-header") &&
+            (i > 0 || looksLikeTornHeader(headerBytes))
+          if (tornCreation) {
+            tornTail = Option.some({ file: path, offset: 0, bytes: size, entries: 0, reason: "segment creation torn by a crash" })
+          } else {
+            problems.push({ file: path, offset: 0, problem, reason: detail })
+          }
+          return summary
+        }
+        const checked = checkHeader(path, decoded.right, {
+          codecId: Option.match(header, { onNone: () => decoded.right.codecId, onSome: (h) => h.codecId }),
+          walId: Option.getOrUndefined(Option.map(header, (h) => h.walId)),
+          index: entry.index,
+          firstSequence: entry.firstSequence
+        })
+        if (Either.isLeft(checked)) {
+          const error = checked.left
+          problems.push(
+            error._tag === "WalFormatError"
+              ? { file: path, offset: 0, problem: error.problem, reason: error.detail }
+              : corruption(path, 0, error.reason)
+          )
+          return summary
+        }
+        const segmentHeader = checked.right
+        if (Option.isNone(header)) header = Option.some(segmentHeader)
+        if (segments.length > 0 && segmentHeader.firstSequence !== lastSequence + 1) {
+          problems.push(corruption(path, 0, `segment starts at sequence ${segmentHeader.firstSequence}, expected ${lastSequence + 1}`))
+          if (stopped()) return summary
+        }
+        const seed = frameSeed(segmentHeader.walId)
+        if (options.mode === "tail" && !isLast) {
+          const seal = yield* readSeal(file, path, size, segmentHeader, seed)
+          if (Option.isSome(seal)) {
+            frames++
+            entries += seal.value.entryCount
+            lastSequence = seal.value.lastSequence
+            lastCheckpoint = seal.value.lastCheckpoint
+            const sealed: ScannedSegment = { ...summary, lastSequence, entries: seal.value.entryCount, state: "sealed", committedEnd: size }
+            return sealed
+          }
+        }
+        const maxPayload = maxPayloadOf(size)
+        let start = HEADER_SIZE
+        let expectedSequence = segmentHeader.firstSequence
+        let checkSeal = true
+        let segmentEntries = 0
+        let segmentLast = segmentHeader.firstSequence - 1
+        let committedEnd = HEADER_SIZE
+        let sealed = false
+        let resynchronised = false
+        for (;;) {
+          const walk = yield* walkFrames({
+            file,
+            path,
+            start,
+            expectedSequence,
+            seed,
+            maxPayload,
+            lastCheckpoint,
+            checkSeal,
+            onEntry: options.onEntry,
+            progress: (offset) => progress(bytesBefore + offset)
+          })
+          frames += walk.frames
+          segmentEntries += walk.entries
+          if (walk.entries > 0) segmentLast = walk.lastSequence
+          lastCheckpoint = walk.lastCheckpoint
+          if (!resynchronised) committedEnd = walk.committedEnd
+          sealed = walk.sealed
+          if (Option.isNone(walk.stop)) break
+          const stop = walk.stop.value
+          const rest = yield* readAt(file, stop.offset, size - stop.offset, path)
+          if (isLast && !stop.structural) {
+            const proof = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, stop.offset)
+            if (proof < 0) {
+              tornTail = Option.some({
+                file: path,
+                offset: walk.committedEnd,
+                bytes: size - walk.committedEnd,
+                entries: walk.pending,
+                reason: stop.reason
+              })
+              break
+            }
+            problems.push(corruption(
+              path,
+              stop.offset,
+              `${stop.reason}, followed by a valid frame at offset ${stop.offset + proof} written after this offset was made durable`
+            ))
+          } else {
+            problems.push(corruption(path, stop.offset, isLast ? stop.reason : `${stop.reason} in a segment that is not the last`))
+          }
+          if (stopped()) break
+          const next = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, -1)
+          if (next < 0) break
+          const sequence = readU64(new DataView(rest.buffer, rest.byteOffset), next + 16)
+          start = stop.offset + next
+          expectedSequence = rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence
+          checkSeal = false
+          resynchronised = true
+        }
+        if (!sealed && !isLast && !stopped()) {
+          problems.push(corruption(path, size, "segment is not sealed but a later segment exists"))
+        }
+        lastSequence = segmentLast
+        entries += segmentEntries
+        const scanned: ScannedSegment = {
+          ...summary,
+          lastSequence: segmentLast,
+          entries: segmentEntries,
+          state: sealed ? "sealed" : summary.state,
+          verified: true,
+          committedEnd
+        }
+        return scanned
+      }))
+      segments.push(scanned)
+      bytesBefore += size
+      yield* progress(bytesBefore)
+    }
+    return {
+      header,
+      segments: [...archived, ...segments],
+      kept: listing.segments,
+      problems,
+      tornTail,
+      frames,
+      entries,
+      lastSequence,
+      lastCheckpoint,
+      bytes: bytesTotal,
+      ignored: listing.ignored
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// describe, verify, stats
+// ---------------------------------------------------------------------------------------------
+
+/** Liveness of a lock holder as far as this process can tell, by the rule of the writer lock. */
+const lockStatus = (holder: LockHolder): LockInfo["status"] => {
+  if (holder.hostname !== hostname() || holder.pid === process.pid) return "unknown"
+  try {
+    process.kill(holder.pid, 0)
+    return "live"
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM" ? "live" : "stale"
+  }
+}
+
+const readLock = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<Option.Option<LockInfo>, WalIOError> =>
+  Effect.gen(function*() {
+    const path = Path.join(directory, LOCK_FILE)
+    const exists = yield* fs.exists(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
+    if (!exists) return Option.none()
+    const holder = yield* readHolder(fs, path)
+    return Option.some(Option.match(holder, {
+      onNone: (): LockInfo => ({ holder: Option.none(), status: "stale" }),
+      onSome: (h): LockInfo => ({
+        holder: Option.some({ pid: h.pid, hostname: h.hostname, acquiredAt: h.acquiredAt }),
+        status: lockStatus(h)
+      })
+    }))
+  })
+
+const publicSegment = ({ committedEnd: _committedEnd, path: _path, ...info }: ScannedSegment): SegmentInfo => info
+
+/** See `Inspect.describe`. */
+export const describe = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<Description, WalIOError | WalFormatError> =>
+  Effect.gen(function*() {
+    const scan = yield* scanLog(fs, directory, { mode: "tail", all: true })
+    const refused = scan.problems.find((p) => p.problem !== "corruption")
+    if (refused !== undefined) return yield* (problemError(refused) as WalFormatError)
+    // Without a format problem, the first segment's header decoded (or it is a torn creation).
+    if (Option.isNone(scan.header)) return yield* notAWal(directory)
+    const header = scan.header.value
+    return {
+      directory,
+      walId: hex(header.walId),
+      version: header.version,
+      codecId: header.codecId,
+      segments: scan.segments.map(publicSegment),
+      lastSequence: scan.lastSequence,
+      lastCheckpoint: scan.lastCheckpoint,
+      lock: yield* readLock(fs, directory),
+      tornTail: scan.tornTail,
+      problems: scan.problems,
+      ignoredFiles: scan.ignored
+    }
+  })
+
+/** See `Inspect.verify`. */
+export const verify = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  options: VerifyOptions = {}
+): Effect.Effect<VerifyReport, WalIOError | WalFormatError> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const scan = yield* scanLog(fs, directory, {
+      mode: "full",
+      all: options.all === true,
+      ...(options.onProgress === undefined
+        ? {}
+        : { onProgress: (bytesDone: number, bytesTotal: number) => options.onProgress!({ bytesDone, bytesTotal }) })
+    })
+    const finished = yield* Clock.currentTimeMillis
+    return {
+      directory,
+      walId: Option.map(scan.header, (h) => hex(h.walId)),
+      codecId: Option.map(scan.header, (h) => h.codecId),
+      segments: scan.segments.length,
+      frames: scan.frames,
+      entries: scan.entries,
+      bytes: scan.bytes,
+      lastSequence: scan.lastSequence,
+      problems: scan.problems,
+      tornTail: scan.tornTail,
+      elapsedMillis: finished - started
+    }
+  })
+
+/** The upper bound of the histogram bucket of a payload of `size` bytes: 16, 32, 64, ... */
+const bucketOf = (size: number): number => {
+  let upTo = 16
+  while (upTo < size) upTo *= 2
+  return upTo
+}
+
+/** See `Inspect.stats`. */
+export const stats = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    let data = 0
+    let checkpoints = 0
+    let payloadBytes = 0
+    let smallest = Number.POSITIVE_INFINITY
+    let largest = 0
+    let firstSequence = 0
+    let firstTimestamp = Number.POSITIVE_INFINITY
+    let lastTimestamp = Number.NEGATIVE_INFINITY
+    const buckets = new Map<number, number>()
+    const scan = yield* scanLog(fs, directory, {
+      mode: "full",
+      all: false,
+      onEntry: (kind, sequence, timestamp, size) => {
+        if (kind === FrameKind.checkpoint) checkpoints++
+        else data++
+        if (firstSequence === 0) firstSequence = sequence
+        payloadBytes += size
+        smallest = Math.min(smallest, size)
+        largest = Math.max(largest, size)
+        firstTimestamp = Math.min(firstTimestamp, timestamp)
+        lastTimestamp = Math.max(lastTimestamp, timestamp)
+        const bucket = bucketOf(size)
+        buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1)
+      }
+    })
+    if (scan.problems.length > 0) return yield* problemError(scan.problems[0]!)
+    const entries = data + checkpoints
+    const histogram: Array<{ readonly upTo: number; readonly count: number }> = []
+    if (entries > 0) {
+      for (let upTo = bucketOf(smallest); upTo <= bucketOf(largest); upTo *= 2) histogram.push({ upTo, count: buckets.get(upTo) ?? 0 })
+    }
+    return {
+      directory,
+      segments: scan.segments.length,
+      bytes: scan.bytes,
+      entries,
+      dataEntries: data,
+      checkpointEntries: checkpoints,
+      payloadBytes,
+      smallestPayload: entries > 0 ? smallest : 0,
+      largestPayload: largest,
+      histogram,
+      firstSequence,
+      lastSequence: scan.lastSequence,
+      firstTimestamp: entries > 0 ? Option.some(firstTimestamp) : Option.none(),
+      lastTimestamp: entries > 0 ? Option.some(lastTimestamp) : Option.none(),
+      spanMillis: entries > 0 ? lastTimestamp - firstTimestamp : 0,
+      tornTail: scan.tornTail
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// entries
+// ---------------------------------------------------------------------------------------------
+
+/** Payloads as stored, as a WAL without a schema reads them. */
+const rawPayload = Payload.make<Uint8Array, Uint8Array>(undefined, Codec.bytes)
+
+const checkBound = (field: string, value: number | undefined): Option.Option<WalConfigError> =>
+  value === undefined || Number.isSafeInteger(value)
+    ? Option.none()
+    : Option.some(new WalConfigError({ field, detail: `${value} is not an integer` }))
+
+/** A read source over the segments present now, checked against the first segment's header. */
+const entrySource = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<{ readonly source: SegmentSource; readonly codecId: string }, WalIOError | WalFormatError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    const everything = yield* listDirectory(fs, directory)
+    const reclaimPoint = yield* readReclaimPoint(fs, directory)
+    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
+    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
+    if (listing.segments.length === 0) return yield* notAWal(directory)
+    let largest = 0
+    const segments: Array<SegmentState> = []
+    for (let i = 0; i < listing.segments.length; i++) {
+      const entry = listing.segments[i]!
+      const path = Path.join(directory, entry.name)
+      const info = yield* fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
+      largest = Math.max(largest, Number(info.size))
+      segments.push({
+        index: entry.index,
+        firstSequence: entry.firstSequence,
+        name: entry.name,
+        path,
+        lastSequence: entry.firstSequence - 1,
+        size: Number(info.size),
+        // Every segment but the last must end with a seal frame.
+        sealed: i < listing.segments.length - 1,
+        archived: false
+      })
+    }
+    const first = segments[0]!
+    const header = yield* Effect.scoped(Effect.gen(function*() {
+      const file = yield* open(fs, first.path, "r")
+      const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
+      if (Either.isLeft(decoded)) {
+        return yield* new WalFormatError({ file: first.path, problem: decoded.left.problem, detail: decoded.left.detail })
+      }
+      return decoded.right
+    }))
+    const last = segments[segments.length - 1]!
+    const source: SegmentSource = {
+      segmentFor: (sequence) =>
+        Effect.sync(() => {
+          let found: SegmentState | undefined
+          for (const segment of segments) {
+            if (segment.firstSequence <= sequence || found === undefined) found = segment
+          }
+          return Option.fromNullable(found)
+        }),
+      limitOf: () => Number.POSITIVE_INFINITY,
+      damageAtEnd: (segment) => segment === last ? "end" : "corruption",
+      checkHeader: (file, segment) =>
+        Effect.gen(function*() {
+          // A torn creation of the last segment holds no entry.
+          if (segment === last && segment !== first && segment.size <= HEADER_SIZE) {
+            const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, segment.path))
+            if (Either.isLeft(decoded) && decoded.left.problem !== "unsupported-version") return
+          }
+          yield* readHeader(file, segment.path, {
+            codecId: header.codecId,
+            walId: header.walId,
+            index: segment.index,
+            firstSequence: segment.firstSequence
+          })
+        }),
+      seed: frameSeed(header.walId),
+      maxPayload: maxPayloadOf(largest),
+      // Nothing is reclaimed while this stream reads: it holds no writer.
+      pin: () => {}
+    }
+    return { source, codecId: header.codecId }
+  })
+
+/** See `Inspect.entries`. */
+export const entries = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  options: EntriesOptions = {}
+): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError> => {
+  const invalid = Option.orElse(checkBound("from", options.from), () => checkBound("to", options.to))
+  if (Option.isSome(invalid)) return Stream.fail(invalid.value)
+  return Stream.unwrapScoped(Effect.gen(function*() {
+    const { codecId, source } = yield* entrySource(fs, directory)
+    const cursor = new LogCursor(fs, source, rawPayload, Math.max(options.from ?? 1, 1))
+    const upTo = options.to ?? Number.POSITIVE_INFINITY
+    yield* Effect.addFinalizer(() => cursor.dispose())
+    return Stream.repeatEffectChunkOption(
+      readChunk(cursor, upTo).pipe(
+        Effect.mapError((error) => Option.some(error as WalIOError | WalFormatError | WalCorruptionError)),
+        Effect.flatMap((chunk) =>
+          Chunk.isEmpty(chunk)
+            ? Effect.fail(Option.none())
+            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId })))
+        )
+      )
+    )
+  }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// repair
+// ---------------------------------------------------------------------------------------------
+
+const COPY_CHUNK = 1024 * 1024
+
+/** Copies `[from, size)` of `source` into the new file `target` and fsyncs it. */
+const copyRange = (fs: FileSystem.FileSystem, source: string, from: number, target: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const input = yield* open(fs, source, "r")
+    const output = yield* open(fs, target, "wx")
+    const size = yield* sizeOf(input, source)
+    for (let offset = from; offset < size; offset += COPY_CHUNK) {
+      yield* writeAll(output, yield* readAt(input, offset, Math.min(COPY_CHUNK, size - offset), source), target)
+    }
+    // The copy must be on stable storage before a single byte of the original is cut.
+    yield* syncFile(output, target)
+    return size - from
+  }))
+
+const backupName = (millis: number): string => `repair-${new Date(millis).toISOString().replace(/[:.]/g, "-")}`
+
+/** See `Inspect.repair`. */
+export const repair = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError> =>
+  Effect.scoped(Effect.gen(function*() {
+    // Holding the writer lock keeps a writer out for the whole repair, and refuses while one is live.
+    const lock = yield* acquire(fs, directory)
+    const scan = yield* scanLog(fs, directory, { mode: "full", all: false })
+    const untouched: RepairReport = {
+      directory,
+      repaired: false,
+      problem: Option.none(),
+      truncated: Option.none(),
+      removedSegments: [],
+      backupDirectory: Option.none(),
+      savedBytes: 0,
+      lastSequence: scan.lastSequence,
+      tornTail: scan.tornTail,
+      lockTakenOver: lock.takenOver
+    }
+    const problem = scan.problems[0]
+    if (problem === undefined) return untouched
+    // Another format, version, WAL or codec is not damage: cutting it would destroy readable data.
+    if (problem.problem !== "corruption" && problem.problem !== "bad-header") return yield* problemError(problem)
+    const position = scan.kept.findIndex((s) => Path.join(directory, s.name) === problem.file)
+    const damaged = scan.kept[position]
+    const damagedPath = problem.file
+    const scanned = scan.segments.find((s) => s.path === damagedPath)
+    // Damage in a header or between segments removes the whole segment; damage in frames keeps
+    // every complete batch before it.
+    const cutAt = problem.offset === 0 || scanned === undefined ? 0 : scanned.committedEnd
+    if (damaged === undefined || (cutAt === 0 && position === 0)) {
+      return yield* new WalCorruptionError({
+        file: problem.file,
+        offset: problem.offset,
+        reason: `${problem.reason}; repair refuses to remove the first segment, which would leave no log`
+      })
+    }
+    const damagedSize = scanned?.bytes ?? 0
+    const later = scan.kept.slice(position + 1).map((s) => s.name)
+
+    const backup = Path.join(directory, backupName(yield* Clock.currentTimeMillis))
+    yield* fs.makeDirectory(backup).pipe(Effect.mapError(fromPlatformError("mkdir", backup)))
+    let savedBytes = 0
+    if (cutAt === 0 || cutAt < damagedSize) savedBytes += yield* copyRange(fs, damagedPath, cutAt, Path.join(backup, damaged.name))
+    for (const name of later) savedBytes += yield* copyRange(fs, Path.join(directory, name), 0, Path.join(backup, name))
+    const manifest = Path.join(backup, "repair.json")
+    yield* fs.writeFileString(manifest, JSON.stringify({ problem, cut: { file: damaged.name, offset: cutAt }, removed: later }, null, 2) + "\n")
+      .pipe(Effect.mapError(fromPlatformError("write", manifest)))
+    // The copies' names must be durable too, in the backup directory and in the WAL directory.
+    yield* syncDirectory(fs, backup)
+    yield* syncDirectory(fs, directory)
+
+    // Remove from the highest index down, so a crash at any point leaves a contiguous prefix.
+    const removed = cutAt === 0 ? [...later, damaged.name] : later
+    for (const name of [...removed].sort().reverse()) {
+      const path = Path.join(directory, name)
+      yield* fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path)))
+    }
+    // The removals must be durable before the cut segment becomes the end of the log.
+    if (removed.length > 0) yield* syncDirectory(fs, directory)
+    let truncated = Option.none<{ readonly file: string; readonly offset: number; readonly bytes: number }>()
+    if (cutAt > 0 && cutAt < damagedSize) {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const file = yield* open(fs, damagedPath, "r+")
+        yield* file.truncate(cutAt).pipe(Effect.mapError(fromPlatformError("truncate", damagedPath)))
+        // The cut must be durable before anything is appended behind it.
+        yield* syncFile(file, damagedPath)
+      }))
+      truncated = Option.some({ file: damagedPath, offset: cutAt, bytes: damagedSize - cutAt })
+    }
+    const after = yield* scanLog(fs, directory, { mode: "full", all: false })
+    return {
+      ...untouched,
+      repaired: true,
+      problem: Option.some(problem),
+      truncated,
+      removedSegments: [...removed].sort(),
+      backupDirectory: Option.some(backup),
+      savedBytes,
+      lastSequence: after.lastSequence,
+      tornTail: after.tornTail
+    }
+  }))
