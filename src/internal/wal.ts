@@ -30,7 +30,7 @@ import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
-import { type BatchReport, publish, Request, RequestKind, run, type WriterState } from "./writer.js"
+import { type BatchReport, publish, Request, RequestKind, run, wake, type WriterState } from "./writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   schema === undefined
@@ -101,13 +101,13 @@ export const make = <A, I>(options: Options<A, I>) =>
       poisoned: undefined,
       closing: false,
       closed: false,
-      signal: Deferred.unsafeMake<void>(FiberId.none)
+      signal: Deferred.unsafeMake<void>(FiberId.none),
+      room: Deferred.unsafeMake<void>(FiberId.none)
     }
     const lifecycle = new Lifecycle(fs, directory, state.segments, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = yield* Queue.bounded<Request>(config.queueCapacity)
-    const queueBytes = yield* Effect.makeSemaphore(config.queueBytes)
     let queuedBytes = 0
     /** Bytes a request holds in the queue: a batch larger than the limit waits for an empty queue. */
     const permits = (request: Request) => Math.min(request.bytes, config.queueBytes)
@@ -126,7 +126,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         let released = 0
         for (const request of requests) released += permits(request)
         queuedBytes -= released
-        if (config.overflow === "suspend" && released > 0) yield* queueBytes.release(released)
+        if (released > 0) wake(state)
         const depth = queue.unsafeSize().pipe(Option.getOrElse(() => 0))
         yield* Metric.set(metrics.queueDepth, depth)
         if (batch === undefined) return
@@ -167,6 +167,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         yield* Scope.close(writerScope, Exit.void)
         state.closed = true
         publish(state)
+        wake(state)
       })
     )
 
@@ -181,50 +182,60 @@ export const make = <A, I>(options: Options<A, I>) =>
     )
 
     const closedError = () => new WalClosedError({ directory })
-    const offerSuspending = (request: Request) =>
-      Effect.uninterruptibleMask((restore) => {
-        const held = permits(request)
-        return restore(queueBytes.take(held)).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            queuedBytes += held
-          })),
-          Effect.zipRight(restore(Queue.offer(queue, request)).pipe(
-            Effect.onInterrupt(() =>
-              Effect.zipRight(Effect.sync(() => {
-                queuedBytes -= held
-              }), queueBytes.release(held))
+    const overloaded = () => new WalOverloadedError({ capacity: config.queueCapacity })
+
+    /** Enqueues at once when the queue has room for the request's entries and bytes. */
+    const tryEnqueue = (request: Request, held: number): boolean => {
+      if (queuedBytes > 0 && queuedBytes + held > config.queueBytes) return false
+      if (!queue.unsafeOffer(request)) return false
+      queuedBytes += held
+      return true
+    }
+
+    /** Waits for room (entries or bytes), then enqueues. */
+    const waitAndEnqueue = (request: Request, held: number): Effect.Effect<void, WalClosed> =>
+      Effect.gen(function*() {
+        for (;;) {
+          if (state.closing) return yield* closedError()
+          const signal = state.room
+          if (tryEnqueue(request, held)) return
+          if (queuedBytes === 0 || queuedBytes + held <= config.queueBytes) {
+            // The bytes fit but the entries do not: the queue's own offer waits for a slot.
+            yield* Effect.uninterruptibleMask((restore) =>
+              Effect.tap(restore(Queue.offer(queue, request)), () => {
+                queuedBytes += held
+              })
             )
-          ))
-        )
+            return
+          }
+          yield* Deferred.await(signal)
+        }
       }).pipe(
-        Effect.asVoid,
         // A queue shut down by close interrupts a suspended offer: report it as closed.
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause) && state.closing ? Effect.fail(closedError()) : Effect.failCause(cause)
         )
       )
-    const overloaded = () => new WalOverloadedError({ capacity: config.queueCapacity })
-    const offer: (request: Request) => Effect.Effect<void, WalOverloadedError | WalClosed> = config.overflow === "fail"
-      ? (request: Request) =>
-        Effect.suspend(() => {
-          const held = permits(request)
-          if (queuedBytes > 0 && queuedBytes + held > config.queueBytes) return Effect.fail(overloaded())
-          if (!queue.unsafeOffer(request)) return Effect.fail(overloaded())
-          queuedBytes += held
-          return Effect.void
-        })
-      : offerSuspending
 
+    const refuse = (): Effect.Effect<void, WalOverloadedError> => Effect.fail(overloaded())
+    const slowPath: (request: Request, held: number) => Effect.Effect<void, WalOverloadedError | WalClosed> =
+      config.overflow === "fail" ? refuse : waitAndEnqueue
+
+    /**
+     * Hands a request to the writer and waits for its outcome. When the queue has room this takes
+     * no Effect step besides the wait; the writer completes requests only with WalPoisonedError
+     * or WalClosedError.
+     */
     const submit = <E>(
       request: Request,
-      enqueue: (request: Request) => Effect.Effect<void, E>
-    ): Effect.Effect<number, E | WalClosed | WalPoisonedError> =>
-      Effect.suspend(() => {
-        if (state.closing) return Effect.fail(closedError())
-        if (state.poisoned !== undefined) return Effect.fail(state.poisoned)
-        // The writer completes requests only with WalPoisonedError or WalClosedError.
-        return Effect.zipRight(enqueue(request), request.await as Effect.Effect<number, WalClosed | WalPoisonedError>)
-      })
+      slow: (request: Request, held: number) => Effect.Effect<void, E>
+    ): Effect.Effect<number, E | WalClosed | WalPoisonedError> => {
+      if (state.closing) return Effect.fail(closedError())
+      if (state.poisoned !== undefined) return Effect.fail(state.poisoned)
+      const held = permits(request)
+      const outcome = request.await as Effect.Effect<number, WalClosed | WalPoisonedError>
+      return tryEnqueue(request, held) ? outcome : Effect.zipRight(slow(request, held), outcome)
+    }
 
     const encode = (value: A): Uint8Array => {
       const bytes = payload.encode(value)
@@ -250,7 +261,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         if (payloads.length === 0) return Effect.succeed([])
         if (bytes > batchRoom) return Effect.fail(new WalEntryTooLargeError({ size: bytes, limit: batchRoom }))
         return Effect.map(
-          submit(new Request(RequestKind.Append, FrameKind.data, payloads, bytes), offer),
+          submit(new Request(RequestKind.Append, FrameKind.data, payloads, bytes), slowPath),
           (first) => Array.from(payloads, (_, i) => first + i)
         )
       })
@@ -263,7 +274,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         } catch (error) {
           return Effect.fail(error as WalCodecError | WalEntryTooLargeError)
         }
-        return submit(new Request(RequestKind.Append, kind, [bytes], FRAME_HEADER_SIZE + bytes.length), offer)
+        return submit(new Request(RequestKind.Append, kind, [bytes], FRAME_HEADER_SIZE + bytes.length), slowPath)
       })
 
     const source: SegmentSource = {
@@ -355,7 +366,7 @@ export const make = <A, I>(options: Options<A, I>) =>
           onNone: () => streamBytes(leader, options?.from ?? 1)
         }),
       // A sync always waits for room in the queue, whatever the overflow policy.
-      sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), offerSuspending))),
+      sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), waitAndEnqueue))),
       lastSequence: Effect.sync(() => state.committed),
       lastCheckpoint: Effect.sync(() => state.committedCheckpoint),
       reclaim,

@@ -76,6 +76,8 @@ export interface WriterState {
   closed: boolean
   /** Completed (and replaced) every time the watermark moves or the WAL closes. */
   signal: Deferred.Deferred<void>
+  /** Completed (and replaced) every time queued bytes are released or the WAL closes. */
+  room: Deferred.Deferred<void>
 }
 
 /** Largest single write; bigger batches are written in several writes before one fsync. */
@@ -121,6 +123,13 @@ export const publish = (state: WriterState): void => {
   const signal = state.signal
   state.signal = Deferred.unsafeMake<void>(FiberId.none)
   Deferred.unsafeDone(signal, Exit.void)
+}
+
+/** Wakes every producer waiting for room in the queue. */
+export const wake = (state: WriterState): void => {
+  const room = state.room
+  state.room = Deferred.unsafeMake<void>(FiberId.none)
+  Deferred.unsafeDone(room, Exit.void)
 }
 
 /**
