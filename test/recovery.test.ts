@@ -68,6 +68,38 @@ describe("recovery", () => {
       expect(recovered.lastSequence).toBe(4)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
+  it.scopedLive("regression: reopening with a smaller maxEntryBytes or segmentBytes never cuts entries already written", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory })
+        yield* wal.append(bytesOf(1))
+        yield* wal.append(new Uint8Array(5000).fill(9))
+      }))
+      const wal = yield* Wal.make({ directory, maxEntryBytes: 1000, segmentBytes: 2048 })
+      expect(Option.isNone(wal.recovery.tornTail)).toBe(true)
+      expect(wal.recovery.lastSequence).toBe(2)
+      const entries = yield* collect(wal.replay())
+      expect(entries[1]!.payload.length).toBe(5000)
+      const reader = yield* Wal.reader({ directory, maxEntryBytes: 1000 })
+      expect((yield* collect(reader.replay())).length).toBe(2)
+      // The write limit still applies to new appends.
+      const refused = yield* Effect.either(wal.append(new Uint8Array(1001)))
+      expect(Either.isLeft(refused) && refused.left._tag).toBe("WalEntryTooLargeError")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a garbage length at the tail never grows the read buffer past the file", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(3)
+      const last = fileAt(directory, -1)
+      const garbage = new Uint8Array(40)
+      new DataView(garbage.buffer).setUint32(4, 0xfff0_0000, true)
+      garbage[8] = 1
+      NodeFs.appendFileSync(last, garbage)
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ bytes: 40, reason: "incomplete frame" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
   it.scopedLive("zeros at the tail (a torn append) are cut", () =>
     Effect.gen(function*() {
       const directory = yield* written(3)

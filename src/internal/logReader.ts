@@ -10,7 +10,7 @@ import type { ReadError, WalEntry } from "../Wal.js"
 import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
 import { FrameKind, HEADER_SIZE } from "./format/constants.js"
 import type { StopReason } from "./format/frame.js"
-import { open } from "./io.js"
+import { open, sizeOf } from "./io.js"
 import type { PayloadCodec } from "./payload.js"
 import type { SegmentState } from "./recovery.js"
 import { SegmentReader } from "./segmentReader.js"
@@ -19,7 +19,7 @@ import { SegmentReader } from "./segmentReader.js"
 export interface SegmentSource {
   /** The segment holding `sequence`, or the first one after it; `None` when there is none (yet). */
   readonly segmentFor: (sequence: number) => Effect.Effect<Option.Option<SegmentState>, WalIOError | WalCorruptionError>
-  /** Bytes of `segment` that may be read: its committed size, or everything. */
+  /** Bytes of `segment` that may be read: its committed size, or infinity for "the file's size when opened". */
   readonly limitOf: (segment: SegmentState) => number
   /**
    * What an invalid or incomplete frame in `segment` means: `"corruption"` (committed bytes are
@@ -30,6 +30,7 @@ export interface SegmentSource {
   /** Checks the header of a segment that was just opened (`Effect.void` when already checked). */
   readonly checkHeader: (file: FileSystem.File, segment: SegmentState) => Effect.Effect<void, WalIOError | WalFormatError | WalCorruptionError>
   readonly seed: number
+  /** Largest payload a frame may claim (the format's maximum: existing data is never judged by a write limit). */
   readonly maxPayload: number
   /** Records the first sequence a cursor may still read (`undefined` when it is done). */
   readonly pin: (cursor: object, sequence: number | undefined) => void
@@ -51,6 +52,8 @@ export class LogCursor<A> {
   private reader: SegmentReader | undefined
   private segmentScope: Scope.CloseableScope | undefined
   private finished: SegmentState | undefined
+  /** The size of the open file when it was opened, for sources that know no committed size. */
+  private readable = Number.POSITIVE_INFINITY
   /** Index in the output of the first entry whose payload is still a view of the read buffer. */
   private borrowedFrom = -1
 
@@ -111,6 +114,7 @@ export class LogCursor<A> {
       this.segment = segment
       if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
       this.reader = new SegmentReader(file, segment.path, HEADER_SIZE, segment.firstSequence, this.source.seed, this.source.maxPayload)
+      this.readable = Number.isFinite(this.source.limitOf(segment)) ? Number.POSITIVE_INFINITY : yield* sizeOf(file, segment.path)
       return this.reader
     })
   }
@@ -154,7 +158,7 @@ export class LogCursor<A> {
     return Effect.gen(this, function*() {
       const segment = this.segment!
       const cursor = reader.cursor
-      reader.limit = this.source.limitOf(segment)
+      reader.limit = Math.min(this.source.limitOf(segment), this.readable)
       // Entries of an atomic batch are held back until its last frame is seen.
       let batchStart = -1
       let batchOut = 0

@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
-import { FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
 import { decodeSealPayload, findDurableFrameAfter, frameSeed, FrameCursor } from "./format/frame.js"
 import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
@@ -174,7 +174,6 @@ interface ScanInput {
   readonly firstSequence: number
   readonly isLast: boolean
   readonly seed: number
-  readonly maxPayload: number
   readonly lastCheckpoint: number
 }
 
@@ -205,7 +204,8 @@ const describeStop = (reason: string): string => {
 const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
     const { file, path, size, isLast } = input
-    const reader = new SegmentReader(file, path, HEADER_SIZE, input.firstSequence, input.seed, input.maxPayload)
+    const reader = new SegmentReader(file, path, HEADER_SIZE, input.firstSequence, input.seed, FORMAT_MAX_PAYLOAD)
+    reader.limit = size
     const cursor = reader.cursor
     let committedEnd = HEADER_SIZE
     let lastSequence = input.firstSequence - 1
@@ -259,7 +259,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
     const reason = stop === "end" ? "atomic batch without its last frame" : describeStop(stop)
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
     const rest = yield* readAt(file, damageAt, size - damageAt, path)
-    const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, input.maxPayload, damageAt)
+    const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, FORMAT_MAX_PAYLOAD, damageAt)
     if (proof >= 0) {
       return yield* corruption(
         path,
@@ -418,7 +418,6 @@ export const recover = (
             firstSequence: header.firstSequence,
             isLast,
             seed,
-            maxPayload: config.maxEntryBytes,
             lastCheckpoint
           })
         return Option.some({ scan, size, scanned: isLast || config.verify === "full" })

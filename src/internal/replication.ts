@@ -68,7 +68,7 @@ class ByteCursor {
       const reader = this.reader!
       const segment = this.segment!
       const cursor = reader.cursor
-      reader.limit = segment.sealed ? Number.POSITIVE_INFINITY : segment.size
+      reader.limit = segment.size
       let start = -1
       let end = -1
       let lastSequence = this.nextSequence - 1

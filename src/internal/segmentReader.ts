@@ -18,7 +18,10 @@ export class SegmentReader {
   private buffer: Uint8Array
   /** File offset of `buffer[0]`. */
   private bufferOffset: number
-  /** Bytes read from the file beyond this offset are not read (the committed end of a live segment). */
+  /**
+   * Bytes beyond this file offset are not read: the committed end of a live segment or the size of
+   * a complete one. It also bounds how far the buffer grows for one frame.
+   */
   limit = Number.POSITIVE_INFINITY
 
   constructor(
@@ -81,10 +84,15 @@ export class SegmentReader {
     })
   }
 
-  /** Size of the frame whose first `available` bytes are buffered, when its header is complete. */
+  /**
+   * Size of the frame whose first `available` bytes are buffered, when its header is complete and
+   * it fits before `limit`. A length past the readable bytes never grows the buffer: the frame is
+   * incomplete, whatever its length says.
+   */
   private pendingFrameSize(available: number): number {
     if (available < FRAME_HEADER_SIZE) return FRAME_HEADER_SIZE
     const length = this.cursor.view.getUint32(this.cursor.position + 4, true)
-    return length > this.cursor.maxPayload ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + length
+    const end = this.bufferOffset + this.cursor.position + FRAME_HEADER_SIZE + length
+    return length > this.cursor.maxPayload || end > this.limit ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + length
   }
 }

@@ -19,7 +19,7 @@ import {
   type WalPoisonedError
 } from "../WalError.js"
 import { resolve } from "./config.js"
-import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
 import { frameSeed } from "./format/frame.js"
 import { decodeHeader } from "./format/header.js"
 import { readAt, sizeOf } from "./io.js"
@@ -279,11 +279,11 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const source: SegmentSource = {
       segmentFor: (sequence) => Effect.sync(() => findSegment(state.segments, sequence)),
-      limitOf: (segment) => segment.sealed ? Number.POSITIVE_INFINITY : segment.size,
+      limitOf: (segment) => segment.size,
       damageAtEnd: () => "corruption",
       checkHeader: () => Effect.void,
       seed: recovered.seed,
-      maxPayload: config.maxEntryBytes,
+      maxPayload: FORMAT_MAX_PAYLOAD,
       pin: (cursor, sequence) => {
         if (sequence !== undefined) lifecycle.pin(cursor, sequence)
         else if (lifecycle.release(cursor)) maintenance.unsafeOffer(undefined)
@@ -332,7 +332,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       closed: () => state.closed,
       signal: () => state.signal,
       seed: recovered.seed,
-      maxPayload: config.maxEntryBytes,
+      maxPayload: FORMAT_MAX_PAYLOAD,
       pin: source.pin
     }
 
@@ -429,7 +429,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
             })
           }),
         seed: frameSeed(walId ?? new Uint8Array(16)),
-        maxPayload: config.maxEntryBytes,
+        maxPayload: FORMAT_MAX_PAYLOAD,
         // A read-only reader cannot hold back the writer's reclamation.
         pin: () => undefined
       }

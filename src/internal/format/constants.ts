@@ -40,5 +40,12 @@ export type FrameKind = typeof FrameKind[keyof typeof FrameKind]
 /** Flag bit: more frames of the same atomic batch follow; a frame without it commits its batch. */
 export const FLAG_CONTINUES = 0x01
 
+/**
+ * Largest payload the format can describe in one segment of at most 4 GiB. Readers and recovery
+ * accept any length up to this (and up to the bytes that actually exist): the configured
+ * `maxEntryBytes` limits new appends only, never data already written.
+ */
+export const FORMAT_MAX_PAYLOAD = 0xffff_ffff - HEADER_SIZE - FRAME_HEADER_SIZE
+
 /** Largest value a u64 field may hold so that it is exact as a JavaScript number. */
 export const MAX_U64_AS_NUMBER = Number.MAX_SAFE_INTEGER
