@@ -34,6 +34,7 @@ export interface SegmentFile {
  * @since 0.1.0
  */
 export interface Service {
+  /** Takes the segment out of the WAL directory (moved or deleted); fails with `WalIOError`. */
   readonly archive: (segment: SegmentFile) => Effect.Effect<void, WalIOError>
 }
 

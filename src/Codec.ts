@@ -26,7 +26,9 @@ import { isValidCodecId } from "./internal/format/header.js"
 export interface Service {
   /** Stable id written into segment headers: 1 to 64 printable ASCII characters. */
   readonly id: string
+  /** Bytes of a schema-encoded value; may throw. The result may be kept until the entry is written. */
   readonly encode: (value: unknown) => Uint8Array
+  /** The schema-encoded value of some bytes; may throw. `bytes` may be a view of a reused buffer. */
   readonly decode: (bytes: Uint8Array) => unknown
 }
 
@@ -38,7 +40,9 @@ export interface Service {
 export interface Transform {
   /** Stable id; a composed codec's id is `"<codec>+<transform>"`. */
   readonly id: string
+  /** Transforms encoded bytes on the way to disk (compress, encrypt); may throw. */
   readonly encode: (bytes: Uint8Array) => Uint8Array
+  /** Reverses `encode`; may throw. */
   readonly decode: (bytes: Uint8Array) => Uint8Array
 }
 
