@@ -102,6 +102,8 @@ describe("Follower", () => {
         return yield* collect(leader.replay())
       }))
       expectIdentical(leaderDir, replicaDir)
+      const reader = yield* Wal.reader({ directory: replicaDir })
+      expect(yield* collect(reader.replay())).toEqual(entries)
       // Following again with nothing new changes nothing.
       const again = yield* follow(replicaDir, () => Stream.empty)
       expect(again.from).toBe(entries.length)

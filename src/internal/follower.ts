@@ -281,11 +281,12 @@ const recoverReplica = (
       progress.pending = 0
       replica.last = { index: entry.index, path, header: bytes, progress, written: progress.end, durable: 0, file: undefined, scope: undefined }
     }
-    if (replica.last !== undefined) {
-      yield* Effect.scoped(Effect.flatMap(open(fs, replica.last.path, "r"), (file) => syncFile(file, replica.last!.path)))
+    const last = replica.last
+    if (last !== undefined) {
       // A crashed follower may have left its last writes in the page cache only; the frames
       // written from now on may say those bytes are durable, so they must be.
-      replica.last.durable = replica.last.written
+      yield* Effect.scoped(Effect.flatMap(open(fs, last.path, "r"), (file) => syncFile(file, last.path)))
+      last.durable = last.written
     }
     // Likewise a crashed follower may have created its last segment without the directory fsync.
     yield* syncDirectory(fs, directory)
@@ -529,10 +530,12 @@ export const follow = <E, R>(
           yield* sync(last)
           yield* closeSegment(last)
         } else if (policy.everyChunk || last.written - last.durable >= policy.bytes) {
+          // The durability mode's own fsync: every chunk (strict) or a volume of bytes (buffered).
           yield* sync(last)
         }
       })
 
+    // The durability mode's timer (grouped, buffered): unsynced bytes wait at most one interval.
     const onTick = Effect.suspend(() => replica.last === undefined ? Effect.void : sync(replica.last))
 
     const from = resumeSequence(replica)
@@ -573,7 +576,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
 // ---------------------------------------------------------------------------------------------
 
 /** Size of the envelope before the name and the bytes. */
-export const ENVELOPE_SIZE = 40
+const ENVELOPE_SIZE = 40
 /** Envelope format version. */
 const ENVELOPE_VERSION = 1
 const TAG_HEADER = 1
