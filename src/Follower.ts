@@ -45,7 +45,11 @@ export interface FollowOptions<E, R> {
    * `none` only at segment seals and when the source ends.
    */
   readonly durability?: Durability.Durability
-  /** Largest frame payload accepted; must be at least the leader's `maxEntryBytes` (default 16 MiB). */
+  /**
+   * Largest payload accepted in an incoming frame; a larger one fails the follow. By default any
+   * length the format allows, since the leader's frames are already written (its `maxEntryBytes`
+   * only limits its new appends). Frames already in the replica are never judged by it.
+   */
   readonly maxEntryBytes?: number
 }
 

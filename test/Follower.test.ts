@@ -416,7 +416,6 @@ describe("Follower", () => {
       const copy = (dir: string, name: string, bytes = read(leaderDir, name)) => NodeFs.writeFileSync(Path.join(dir, name), bytes)
       expect(yield* refusedWith((dir) => copy(dir, names[0]!, Buffer.alloc(300, 7)))).toMatchObject({ _tag: "WalFormatError", problem: "foreign-file" })
       expect(yield* refusedWith((dir) => copy(dir, names[1]!))).toMatchObject({ reason: expect.stringContaining("should start at segment 1") })
-      expect(yield* refusedWith((dir) => copy(dir, names[0]!), { maxEntryBytes: 20 })).toMatchObject({ reason: expect.stringContaining("frame length over maxEntryBytes") })
       // A bit flip in the first frame of the last segment, with later frames written after it was durable.
       const flipped = yield* refusedWith((dir) => {
         for (const name of names) copy(dir, name)
@@ -427,9 +426,22 @@ describe("Follower", () => {
       expect(flipped).toMatchObject({ _tag: "WalCorruptionError", offset: 128, reason: expect.stringContaining("made durable") })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.scopedLive("invalid options fail with WalConfigError", () =>
+  it.scopedLive("maxEntryBytes caps incoming frames, never frames the replica holds; invalid options fail", () =>
     Effect.gen(function*() {
+      const leaderDir = yield* tempDir
       const replicaDir = yield* tempDir
+      yield* Effect.scoped(Effect.gen(function*() {
+        const leader = yield* openLeader(leaderDir)
+        yield* fill(leader, 30)
+        const last = yield* leader.lastSequence
+        const capped = yield* Effect.flip(Follower.follow({ directory: replicaDir, source: upTo(leader, last), maxEntryBytes: 20 }))
+        expect(capped).toMatchObject({ reason: expect.stringContaining("frame length over maxEntryBytes") })
+        yield* follow(replicaDir, upTo(leader, 10))
+        // Reopened with a smaller limit, the replica keeps every frame it holds.
+        const reopened = yield* Follower.follow({ directory: replicaDir, source: () => Stream.empty, maxEntryBytes: 20 })
+        expect(reopened.recovery.lastSequence).toBe(10)
+        expect(Option.isNone(reopened.recovery.tornTail)).toBe(true)
+      }))
       const bad = yield* Effect.either(Follower.follow({ directory: replicaDir, source: () => Stream.empty, maxEntryBytes: -1 }))
       expect(Either.isLeft(bad) && bad.left._tag).toBe("WalConfigError")
     }).pipe(Effect.provide(NodeFileSystem.layer)))

@@ -13,7 +13,7 @@ import type { ReplicationChunk, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalError, type WalIOError } from "../WalError.js"
 import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
-import { FrameKind, HEADER_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
 import { crc32c } from "./format/crc32c.js"
 import { decodeSealPayload, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
@@ -157,7 +157,8 @@ const looksLikeTornHeader = (bytes: Uint8Array): boolean =>
 
 /**
  * Verifies every frame of a replica segment. Damage at the end of the last segment is a torn
- * tail unless a later frame proves the damaged bytes were durable: the WAL's recovery rule.
+ * tail unless a later frame proves the damaged bytes were durable: the WAL's recovery rule. As in
+ * the WAL, bytes already written are judged by the format's limits, never by `maxEntryBytes`.
  */
 const scanSegment = (
   file: FileSystem.File,
@@ -165,11 +166,11 @@ const scanSegment = (
   size: number,
   progress: SegmentProgress,
   isLast: boolean,
-  seed: number,
-  maxPayload: number
+  seed: number
 ): Effect.Effect<Option.Option<TornTail>, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
-    const reader = new SegmentReader(file, path, HEADER_SIZE, progress.nextSequence, seed, maxPayload)
+    const reader = new SegmentReader(file, path, HEADER_SIZE, progress.nextSequence, seed, FORMAT_MAX_PAYLOAD)
+    reader.limit = size
     const cursor = reader.cursor
     let stop: StopReason
     for (;;) {
@@ -192,7 +193,7 @@ const scanSegment = (
     const reason = stop === "end" ? "atomic batch without its last frame" : describeStop(stop)
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
     const rest = yield* readAt(file, damageAt, size - damageAt, path)
-    const proof = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, damageAt)
+    const proof = findDurableFrameAfter(rest, 1, rest.length, seed, FORMAT_MAX_PAYLOAD, damageAt)
     if (proof >= 0) {
       return yield* corruption(path, damageAt, `${reason}, followed by a valid frame at offset ${damageAt + proof} written after this offset was made durable`)
     }
@@ -205,8 +206,7 @@ const scanSegment = (
  */
 const recoverReplica = (
   fs: FileSystem.FileSystem,
-  directory: string,
-  maxPayload: number
+  directory: string
 ): Effect.Effect<{ replica: Replica; report: Omit<ReplicaRecovery, "lockTakenOver"> }, WalError> =>
   Effect.gen(function*() {
     const everything = yield* listDirectory(fs, directory)
@@ -252,7 +252,7 @@ const recoverReplica = (
         replica.codecId = header.codecId
         replica.seed = frameSeed(header.walId)
         const progress = SegmentProgress.empty(header.firstSequence, checkpoint)
-        const torn = yield* scanSegment(file, path, size, progress, isLast, replica.seed, maxPayload)
+        const torn = yield* scanSegment(file, path, size, progress, isLast, replica.seed)
         return Option.some({ progress, torn, bytes })
       }))
       if (Option.isNone(found)) {
@@ -350,11 +350,13 @@ export const follow = <E, R>(
     })
     const fs = yield* FileSystem.FileSystem
     const directory = config.directory
-    const maxPayload = config.maxEntryBytes
+    // Incoming frames are entries the leader has already written: by default any length the
+    // format allows is accepted; a configured maxEntryBytes caps what this replica takes.
+    const maxPayload = options.maxEntryBytes === undefined ? FORMAT_MAX_PAYLOAD : config.maxEntryBytes
     const policy = syncPolicy(config.durability)
     yield* ensureDirectory(fs, directory)
     const lock = yield* acquire(fs, directory)
-    const { replica, report } = yield* recoverReplica(fs, directory, maxPayload)
+    const { replica, report } = yield* recoverReplica(fs, directory)
     const followScope = yield* Effect.scope
     let segmentsCreated = 0
     let framesWritten = 0
