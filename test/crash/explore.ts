@@ -103,6 +103,7 @@ export const checkState = (
     problems.push(...checkLog(entries, recorder, { base: [], required }))
     // What tailing readers delivered before the crash is in the log after it.
     for (const tail of run.tails) {
+      totals.tailEntries += tail.delivered.length
       tail.delivered.forEach((entry, i) => {
         const attempt = recorder.byId.get(entry.id)
         if (entry.seq !== i + 1) problems.push(`tail of open #${tail.instance} delivered ${entry.seq}=${entry.id} at position ${i + 1}`)

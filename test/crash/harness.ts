@@ -296,6 +296,8 @@ export interface Workload {
   readonly segmentBytes: number
   readonly verify?: "full" | "tail"
   readonly ops: ReadonlyArray<Op>
+  /** The mode the WAL really runs with, when not `mode`: only for the harness's self-test. */
+  readonly walMode?: Mode
 }
 
 export const describeOp = (op: Op): string => {
@@ -311,9 +313,9 @@ export const describeOp = (op: Op): string => {
 }
 
 /** Options of a WAL opened for a workload. */
-export const walOptions = (workload: Pick<Workload, "mode" | "segmentBytes" | "verify">) => ({
+export const walOptions = (workload: Pick<Workload, "mode" | "segmentBytes" | "verify" | "walMode">) => ({
   directory: DIRECTORY,
-  durability: durabilityOf(workload.mode),
+  durability: durabilityOf(workload.walMode ?? workload.mode),
   segmentBytes: workload.segmentBytes,
   ...(workload.verify === undefined ? {} : { verify: workload.verify })
 })
@@ -344,7 +346,7 @@ export type CloseOracle = (step: number, instanceFailed: boolean, syncFailuresDu
 export interface RunOptions {
   readonly memory: MemoryFileSystem.MemoryFileSystem
   readonly recorder: Recorder
-  readonly workload: Pick<Workload, "mode" | "segmentBytes" | "verify" | "ops">
+  readonly workload: Pick<Workload, "mode" | "segmentBytes" | "verify" | "ops" | "walMode">
   /** Whether a step that ran whole before the halt may fail: `true` when it may not (see `ranWhole`). */
   readonly ranWhole?: (step: number) => boolean
   readonly closeOracle: CloseOracle
@@ -676,7 +678,7 @@ export interface Recovery {
 /** Opens the WAL, replays everything and closes it. */
 export const recoverOnce = (
   memory: MemoryFileSystem.MemoryFileSystem,
-  workload: Pick<Workload, "mode" | "segmentBytes" | "verify">
+  workload: Pick<Workload, "mode" | "segmentBytes" | "verify" | "walMode">
 ): Effect.Effect<Outcome<Recovery>> =>
   outcome(Effect.scoped(Effect.gen(function*() {
     const wal = yield* Wal.make(walOptions(workload))
@@ -707,7 +709,9 @@ export const totals = {
   seeds: new Set<number>(),
   fastCheckRuns: 0,
   fsyncCases: 0,
-  tailCases: 0
+  tailCases: 0,
+  tailEntries: 0,
+  bitFlipsCutAsTornTail: 0
 }
 
 /** A line for the CI log with this file's totals. */
@@ -716,7 +720,7 @@ export const printTotals = (file: string, started: number) => {
   console.log(
     `[crash-suite] ${file}: ${totals.crashPoints} crash points explored, ${totals.crashStates} crash states checked, ` +
       `${totals.recoveryCrashes} crashes during recovery, ${totals.appendCrashes} crash-recover-append-crash cases, ` +
-      `${totals.fsyncCases} fsync-failure cases, ${totals.tailCases} tail cases, ${totals.seeds.size} distinct seeds, ` +
-      `${totals.fastCheckRuns} fast-check runs, ${seconds}s`
+      `${totals.fsyncCases} fsync-failure cases, ${totals.tailCases} tail cases (${totals.tailEntries} entries tailed), ${totals.seeds.size} distinct seeds, ` +
+      `${totals.fastCheckRuns} fast-check runs (${totals.bitFlipsCutAsTornTail} bit flips cut as a torn tail), ${seconds}s`
   )
 }

@@ -19,6 +19,19 @@ const depth: Depth = { runsPerPoint, recoveryCrash: true, appendCrash: true, tai
 
 afterAll(() => printTotals(FILE, started))
 
+describe("the harness itself", () => {
+  it.live("notices lost acknowledgements: a WAL running Durability.none checked as strict fails", () =>
+    Effect.gen(function*() {
+      const problems = yield* explore(
+        { name: "self-test", mode: "strict", walMode: "none", segmentBytes: 1024, ops: workloads[0]!.ops },
+        { runsPerPoint: 2, recoveryCrash: false, appendCrash: false, tail: true },
+        FILE
+      )
+      expect(problems.some((p) => p.includes("acknowledged entry") && p.includes("lost"))).toBe(true)
+      expect(problems.some((p) => p.includes("tail of open #1 delivered") && p.includes("missing after the crash"))).toBe(true)
+    }), 60_000)
+})
+
 describe("crash exploration", () => {
   for (const workload of workloads) {
     if (filters.workload !== undefined && filters.workload !== workload.name) continue
