@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Fiber, Metric, MetricState, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Path from "node:path"
-import { Archiver, Durability, Wal } from "../src/index.js"
+import { Archiver, Durability, Inspect, Wal } from "../src/index.js"
 import { collect, faultyLayer, segmentFiles, tempDir, type FaultSwitch } from "./helpers.js"
 
 const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}-${"z".repeat(40)}`)
@@ -37,6 +37,25 @@ describe("checkpoints", () => {
       expect(text(entries[0]!.payload)).toBe("snapshot at 20")
       expect(entries.at(-1)!.seq).toBe(61)
       expect(entries.filter((e) => e.kind === "checkpoint").length).toBe(1)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("regression: reclaiming past the last checkpoint leaves a log that reopens", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory, segmentBytes: 1024 })
+        yield* wal.append(bytesOf(1))
+        yield* wal.checkpoint(bytesOf(2))
+        yield* fill(wal, 60, 3)
+        expect((yield* wal.reclaim(40)).length).toBeGreaterThan(0)
+      }))
+      for (const verify of ["full", "tail"] as const) {
+        const wal = yield* Effect.scoped(Wal.make({ directory, segmentBytes: 1024, verify }))
+        expect(wal.recovery.lastSequence).toBe(62)
+        // The checkpoint went with the reclaimed segments; the seals still name it.
+        expect(wal.recovery.lastCheckpoint).toBe(2)
+      }
+      expect((yield* Inspect.verify(directory)).problems).toEqual([])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.scopedLive("without a checkpoint, replayFromCheckpoint starts at the beginning", () =>

@@ -83,7 +83,7 @@ interface Walk {
   readonly frames: number
   readonly entries: number
   readonly lastSequence: number
-  readonly lastCheckpoint: number
+  readonly lastCheckpoint: number | undefined
   readonly committedEnd: number
   readonly sealed: boolean
   /** Frames of an unfinished atomic batch at the stop. */
@@ -98,7 +98,7 @@ interface WalkInput {
   readonly expectedSequence: number
   readonly seed: number
   readonly maxPayload: number
-  readonly lastCheckpoint: number
+  readonly lastCheckpoint: number | undefined
   /** Whether the seal's entry count and checkpoint can be checked (not after a resynchronisation). */
   readonly checkSeal: boolean
   readonly onEntry: ScanOptions["onEntry"]
@@ -151,8 +151,12 @@ const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
           if (pending.length > 0) return structural(at, "seal frame inside an atomic batch")
           const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
           const agrees = seal.lastSequence === cursor.sequence &&
-            (!input.checkSeal || (seal.entryCount === entries && seal.lastCheckpoint === lastCheckpoint))
+            (!input.checkSeal || (seal.entryCount === entries && (lastCheckpoint === undefined
+              // The last checkpoint went with reclaimed segments: the seal can only name an earlier one.
+              ? seal.lastCheckpoint < input.expectedSequence
+              : seal.lastCheckpoint === lastCheckpoint)))
           if (!agrees) return structural(at, "seal frame does not match the segment's entries")
+          lastCheckpoint = seal.lastCheckpoint
           sealed = true
           committedEnd = reader.position
           continue
@@ -282,7 +286,8 @@ const scanLog = (
     let frames = 0
     let entries = 0
     let lastSequence = 0
-    let lastCheckpoint = 0
+    // Unknown when the log starts after a reclaim point: the last checkpoint may have gone with it.
+    let lastCheckpoint: number | undefined = Option.isSome(reclaimPoint) ? undefined : 0
     let bytesBefore = 0
     const stopped = () => !options.all && problems.length > 0
 
@@ -444,7 +449,7 @@ const scanLog = (
       frames,
       entries,
       lastSequence,
-      lastCheckpoint,
+      lastCheckpoint: lastCheckpoint ?? 0,
       bytes: bytesTotal,
       ignored: listing.ignored
     }

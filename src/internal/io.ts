@@ -59,18 +59,22 @@ export const writeAll = (file: FileSystem.File, bytes: Uint8Array, path: string)
 export const syncDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, WalIOError> =>
   Effect.scoped(Effect.flatMap(open(fs, directory, "r"), (dir) => syncFile(dir, directory)))
 
-/** Creates `directory` (and its parents) when missing, making each new name durable. */
+/**
+ * Creates `directory` (and its parents) when missing, and makes its name durable either way: the
+ * name lives in the parent, and a process that crashed right after creating it may never have
+ * fsynced the parent. Without this a power loss could lose the whole directory after entries in
+ * it were acknowledged.
+ */
 export const ensureDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, WalIOError> =>
   Effect.gen(function*() {
-    const exists = yield* fs.exists(directory).pipe(Effect.mapError(fromPlatformError("stat", directory)))
-    if (exists) return
     const parent = Path.dirname(directory)
-    if (parent !== directory) yield* ensureDirectory(fs, parent)
-    yield* fs.makeDirectory(directory).pipe(
-      Effect.catchTag("SystemError", (e) => e.reason === "AlreadyExists" ? Effect.void : Effect.fail(e)),
-      Effect.mapError(fromPlatformError("mkdir", directory))
-    )
-    // The new directory's name lives in its parent: fsync the parent so a crash cannot lose the
-    // directory after segments inside it were acknowledged.
-    yield* syncDirectory(fs, parent)
+    const exists = yield* fs.exists(directory).pipe(Effect.mapError(fromPlatformError("stat", directory)))
+    if (!exists) {
+      if (parent !== directory) yield* ensureDirectory(fs, parent)
+      yield* fs.makeDirectory(directory).pipe(
+        Effect.catchTag("SystemError", (e) => e.reason === "AlreadyExists" ? Effect.void : Effect.fail(e)),
+        Effect.mapError(fromPlatformError("mkdir", directory))
+      )
+    }
+    if (parent !== directory) yield* syncDirectory(fs, parent)
   })

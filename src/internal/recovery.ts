@@ -51,7 +51,12 @@ export interface Recovered {
 export interface Listing {
   readonly segments: ReadonlyArray<{ readonly name: string; readonly index: number; readonly firstSequence: number }>
   readonly ignored: ReadonlyArray<string>
+  /** Segments whose creation a crash interrupted before their final rename. */
+  readonly creating: ReadonlyArray<string>
 }
+
+/** Suffix of a segment file while it is being created; it becomes a segment by an atomic rename. */
+export const CREATING_SUFFIX = ".creating"
 
 const isOwnFile = (name: string) =>
   name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name === RECLAIM_FILE || name === `${RECLAIM_FILE}.tmp`
@@ -63,13 +68,16 @@ export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Eff
     Effect.map((names) => {
       const segments: Array<{ name: string; index: number; firstSequence: number }> = []
       const ignored: Array<string> = []
+      const creating: Array<string> = []
       for (const name of [...names].sort()) {
         const parsed = parseSegmentName(name)
         if (Option.isSome(parsed)) segments.push({ name, index: parsed.value.segmentIndex, firstSequence: parsed.value.firstSequence })
-        else if (!isOwnFile(name)) ignored.push(name)
+        else if (name.endsWith(CREATING_SUFFIX) && Option.isSome(parseSegmentName(name.slice(0, -CREATING_SUFFIX.length)))) {
+          creating.push(name)
+        } else if (!isOwnFile(name)) ignored.push(name)
       }
       segments.sort((a, b) => a.index - b.index)
-      return { segments, ignored }
+      return { segments, ignored, creating }
     })
   )
 
@@ -160,7 +168,8 @@ const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
 interface SegmentScan {
   readonly lastSequence: number
   readonly lastTimestamp: number
-  readonly lastCheckpoint: number
+  /** `undefined` while unknown: the last checkpoint was in a reclaimed segment and no seal named it yet. */
+  readonly lastCheckpoint: number | undefined
   readonly committedEnd: number
   readonly sealed: boolean
   readonly frames: number
@@ -174,7 +183,7 @@ interface ScanInput {
   readonly firstSequence: number
   readonly isLast: boolean
   readonly seed: number
-  readonly lastCheckpoint: number
+  readonly lastCheckpoint: number | undefined
 }
 
 const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
@@ -226,9 +235,15 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
           const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
           const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
           if (pending > 0) return yield* corruption(path, at, "seal frame inside an atomic batch")
-          if (seal.lastSequence !== cursor.sequence || seal.entryCount !== entries || seal.lastCheckpoint !== lastCheckpoint) {
+          // After a reclamation the last checkpoint may lie in a removed segment: then the seal can
+          // only be checked to name a sequence before this segment.
+          const checkpointMatches = lastCheckpoint === undefined
+            ? seal.lastCheckpoint < input.firstSequence
+            : seal.lastCheckpoint === lastCheckpoint
+          if (seal.lastSequence !== cursor.sequence || seal.entryCount !== entries || !checkpointMatches) {
             return yield* corruption(path, at, "seal frame does not match the segment's entries")
           }
+          lastCheckpoint = seal.lastCheckpoint
           sealed = true
           committedEnd = reader.position
           lastTimestamp = Math.max(lastTimestamp, cursor.timestamp)
@@ -304,7 +319,11 @@ const readSeal = (
     }
   })
 
-/** Creates a segment: header written and fsynced, then the directory fsynced. */
+/**
+ * Creates a segment atomically: the header is written and fsynced under a temporary name, which is
+ * then renamed to the segment's name, and the directory is fsynced. A crash at any point leaves
+ * either no segment or a segment with a complete, durable header, never a torn one.
+ */
 export const createSegment = (
   fs: FileSystem.FileSystem,
   directory: string,
@@ -317,12 +336,15 @@ export const createSegment = (
     Effect.gen(function*() {
       const name = formatSegmentName(index, firstSequence)
       const path = Path.join(directory, name)
-      // "wx": a file already under this name is never overwritten.
-      const file = yield* open(fs, path, "wx")
-      yield* writeAll(file, encodeHeader({ walId, segmentIndex: index, firstSequence, codecId }), path)
-      // The header must be durable before any entry in this segment is acknowledged.
-      yield* syncFile(file, path)
-      // And so must the segment's name, or a crash could lose the whole file.
+      const temporary = path + CREATING_SUFFIX
+      // "w": a temporary left by an earlier crash is simply rewritten.
+      const file = yield* open(fs, temporary, "w")
+      yield* writeAll(file, encodeHeader({ walId, segmentIndex: index, firstSequence, codecId }), temporary)
+      // The header must be durable before the segment exists under its name.
+      yield* syncFile(file, temporary)
+      // The rename is atomic: the segment appears with its whole header or not at all.
+      yield* fs.rename(temporary, path).pipe(Effect.mapError(fromPlatformError("rename", path)))
+      // The new name must be durable before any entry in the segment is acknowledged.
       yield* syncDirectory(fs, directory)
       return { index, firstSequence, name, path, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
     })
@@ -376,7 +398,8 @@ export const recover = (
     let walId: Uint8Array | undefined
     let lastSequence = 0
     let lastTimestamp = 0
-    let lastCheckpoint = 0
+    // Unknown when the log starts after a reclaim point: the last checkpoint may have gone with it.
+    let lastCheckpoint: number | undefined = Option.isSome(reclaimPoint) ? undefined : 0
     let framesVerified = 0
     let segmentsScanned = 0
     let tornTail = Option.none<TornTail>()
@@ -437,12 +460,18 @@ export const recover = (
       lastSequence = scan.lastSequence
       lastTimestamp = Math.max(lastTimestamp, scan.lastTimestamp)
       lastCheckpoint = scan.lastCheckpoint
-      if (Option.isSome(scan.torn)) {
+      if (isLast) {
         yield* Effect.scoped(Effect.gen(function*() {
           const file = yield* open(fs, path, "r+")
-          // Cut the torn tail and make the cut durable before the first new append, so the bytes
-          // beyond it can never reappear behind new frames.
-          yield* file.truncate(scan.committedEnd).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+          if (Option.isSome(scan.torn)) {
+            // Cut the torn tail before the first new append, so the bytes beyond it can never
+            // reappear behind new frames.
+            yield* file.truncate(scan.committedEnd).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+          }
+          // What recovery read may never have been fsynced (a crashed process, a failed fsync):
+          // make it durable before anything is built on it, so a later power loss cannot take away
+          // entries that were replayed, a seal the next segment relies on, or the bytes that new
+          // frames will claim as durable. A failing fsync fails the open.
           yield* syncFile(file, path)
         }))
         tornTail = scan.torn
@@ -460,6 +489,11 @@ export const recover = (
     }
 
     const created = walId === undefined
+    for (const name of listing.creating) {
+      // A segment whose creation a crash interrupted before its rename: it never held an entry.
+      yield* fs.remove(Path.join(directory, name)).pipe(Effect.mapError(fromPlatformError("remove", name)))
+      removedSegments.push(name)
+    }
     if (walId === undefined) {
       const bytes = new Uint8Array(WAL_ID_SIZE)
       for (let i = 0; i < WAL_ID_SIZE; i++) bytes[i] = yield* Random.nextIntBetween(0, 256)
@@ -473,6 +507,9 @@ export const recover = (
       segments.push(yield* createSegment(fs, directory, walId, codecId, next.index, next.firstSequence))
       if (last === undefined) lastSequence = next.firstSequence - 1
     }
+    // Names adopted from a crashed process, removals and creations above: all durable before the
+    // first append.
+    yield* syncDirectory(fs, directory)
     const finished = yield* Clock.currentTimeMillis
     return {
       walId,
@@ -481,7 +518,7 @@ export const recover = (
       segments,
       lastSequence,
       lastTimestamp,
-      lastCheckpoint,
+      lastCheckpoint: lastCheckpoint ?? 0,
       report: {
         created,
         walId: hex(walId),
@@ -491,7 +528,7 @@ export const recover = (
         segmentsScanned,
         framesVerified,
         lastSequence,
-        lastCheckpoint,
+        lastCheckpoint: lastCheckpoint ?? 0,
         tornTail,
         removedSegments,
         reclaimedAtOpen: leftover.map((segment) => segment.name),
