@@ -315,7 +315,9 @@ export interface Wal<A> extends WalReader<A> {
    * The committed log from `from` as a byte-exact, order-preserving stream: segment headers and
    * frames exactly as on disk, segment boundaries marked, following live appends like `tail`
    * (never past the acknowledged watermark). No payload is decoded. Starting inside a segment
-   * gives frames from the entry `from` on, without the header. Ends when the WAL closes.
+   * gives frames from the entry `from` on, without the header; starting at a segment's first
+   * entry starts with that segment's header, so the previous segment's seal frame is not sent
+   * (a follower resumes from its own last entry to receive it). Ends when the WAL closes.
    */
   readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, ReadError>
   /** Makes everything appended so far durable (an fsync), whatever the durability mode. */

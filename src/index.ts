@@ -14,6 +14,9 @@ export * as Codec from "./Codec.js"
 export * as Durability from "./Durability.js"
 
 /** @since 0.1.0 */
+export * as Follower from "./Follower.js"
+
+/** @since 0.1.0 */
 export * as Inspect from "./Inspect.js"
 
 /** @since 0.1.0 */
