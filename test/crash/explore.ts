@@ -6,32 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { MemoryFileSystem } from "../../src/index.js"
-import {
-  append,
-  appendAll,
-  checkLog,
-  type CrashSpec,
-  crashTo,
-  explain,
-  filters,
-  hash,
-  labelOf,
-  type Observed,
-  type Op,
-  type Recorder,
-  Recorder as RecorderClass,
-  recoverOnce,
-  restore,
-  type RunResult,
-  runWorkload,
-  type State,
-  stopDead,
-  survivesPowerLoss,
-  sync,
-  totals,
-  withFastClock,
-  type Workload
-} from "./harness.js"
+import { append, appendAll, breathe, checkLog, crashTo, explain, filters, hash, labelOf, Recorder as RecorderClass, recoverOnce, restore, runWorkload, stopDead, survivesPowerLoss, sync, totals, type CrashSpec, type Observed, type Op, type Recorder, type RunResult, type State, type Workload, withFastClock } from "./harness.js"
 
 /** How deep to explore. */
 export interface Depth {
@@ -211,6 +186,7 @@ export const explore = (workload: Workload, depth: Depth, file: string): Effect.
     for (let k = 0; k <= total; k++) {
       if (filters.k !== undefined && filters.k !== k) continue
       totals.crashPoints++
+      yield* breathe
       for (let r = 0; r < depth.runsPerPoint; r++) {
         const specs = specsOf(workload, k, r).filter((spec) => filters.state === undefined || labelOf(spec) === filters.state)
         if (specs.length === 0) continue

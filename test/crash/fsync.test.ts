@@ -8,21 +8,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { MemoryFileSystem } from "../../src/index.js"
 import { checkState, type Depth } from "./explore.js"
-import {
-  type CrashSpec,
-  crashTo,
-  filters,
-  hash,
-  labelOf,
-  MAX_REPORTED,
-  printTotals,
-  Recorder,
-  runWorkload,
-  syncFailures,
-  totals,
-  withFastClock,
-  type Workload
-} from "./harness.js"
+import { breathe, crashTo, filters, hash, labelOf, MAX_REPORTED, printTotals, Recorder, runWorkload, syncFailures, totals, type CrashSpec, type Workload, withFastClock } from "./harness.js"
 import { workloads } from "./workloads.js"
 
 const FILE = "test/crash/fsync.test.ts"
@@ -83,6 +69,7 @@ describe("fsync failure at every fsync index", () => {
           if (persistentFilter !== undefined && persistentFilter !== String(persistent)) continue
           for (let nth = 1; nth < 200; nth++) {
             if (filters.k !== undefined && filters.k !== nth) continue
+            yield* breathe
             let fired = false
             for (const spec of specsOf(workload, nth, persistent)) {
               if (filters.state !== undefined && filters.state !== labelOf(spec)) continue

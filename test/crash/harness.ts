@@ -264,6 +264,13 @@ export const describeError = (error: WalError.WalError): string => {
 }
 
 /** A failure with its message. */
+/**
+ * One turn of the event loop. The in-memory filesystem never waits on I/O, so a long exploration
+ * would otherwise run on microtasks alone and starve the worker's event loop (vitest's RPC with its
+ * main process then times out). Explorations take one turn per crash case.
+ */
+export const breathe: Effect.Effect<void> = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
 export const explainError = (error: WalError.WalError): string => `${describeError(error)}: ${error.message}`
 
 /** Describes a non-success outcome. */
