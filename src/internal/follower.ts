@@ -13,14 +13,14 @@ import type { ReplicationChunk, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalError, type WalIOError } from "../WalError.js"
 import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { crc32c } from "./format/crc32c.js"
 import { decodeSealPayload, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
-import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
+import { ensureDirectory, open, readAt, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import { checkContiguous, checkHeader, listDirectory } from "./recovery.js"
+import { checkContiguous, checkHeader, listDirectory, readSegmentStart } from "./recovery.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -151,10 +151,6 @@ interface Replica {
   last: ReplicaSegment | undefined
 }
 
-/** Whether a short first segment holds only zeros or a prefix of the magic, as a torn creation does. */
-const looksLikeTornHeader = (bytes: Uint8Array): boolean =>
-  bytes.every((b, i) => b === 0 || (i < SEGMENT_MAGIC.length && b === SEGMENT_MAGIC[i]))
-
 /**
  * Verifies every frame of a replica segment. Damage at the end of the last segment is a torn
  * tail unless a later frame proves the damaged bytes were durable: the WAL's recovery rule. As in
@@ -229,25 +225,16 @@ const recoverReplica = (
       const path = Path.join(directory, entry.name)
       const found = yield* Effect.scoped(Effect.gen(function*() {
         const file = yield* open(fs, path, "r")
-        const size = yield* sizeOf(file, path)
-        const bytes = yield* readAt(file, 0, HEADER_SIZE, path)
-        const decoded = decodeHeader(bytes)
-        if (Either.isLeft(decoded)) {
-          const tornCreation = isLast && size <= HEADER_SIZE &&
-            (decoded.left.problem === "foreign-file" || decoded.left.problem === "bad-header") &&
-            (i > 0 || looksLikeTornHeader(bytes))
-          if (tornCreation) return Option.none()
-          return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
-        }
-        const header = yield* checkHeader(path, decoded.right, {
-          codecId: replica.codecId ?? decoded.right.codecId,
-          walId: replica.walId,
-          index: entry.index,
-          firstSequence: entry.firstSequence
+        const start = yield* readSegmentStart(file, {
+          path,
+          position: i,
+          isLast,
+          // The replica's codec is whatever its leader wrote: adopted from the first header.
+          expected: { codecId: replica.codecId, walId: replica.walId, index: entry.index, firstSequence: entry.firstSequence },
+          previousLastSequence: lastSequence
         })
-        if (i > 0 && header.firstSequence !== lastSequence + 1) {
-          return yield* corruption(path, 0, `segment starts at sequence ${header.firstSequence}, expected ${lastSequence + 1}`)
-        }
+        if (Option.isNone(start)) return Option.none()
+        const { header, headerBytes: bytes, size } = start.value
         replica.walId = header.walId
         replica.codecId = header.codecId
         replica.seed = frameSeed(header.walId)

@@ -101,7 +101,8 @@ export const checkContiguous = (directory: string, listing: Listing): Effect.Eff
 
 /** The expectations a header is checked against. */
 export interface HeaderExpectations {
-  readonly codecId: string
+  /** The codec id in use; `undefined` adopts whatever the header says (a replica). */
+  readonly codecId: string | undefined
   readonly walId: Uint8Array | undefined
   readonly index: number
   readonly firstSequence: number
@@ -122,7 +123,7 @@ export const checkHeader = (
       })
     )
   }
-  if (header.codecId !== expected.codecId) {
+  if (expected.codecId !== undefined && header.codecId !== expected.codecId) {
     return Either.left(
       new WalFormatError({
         file: path,
@@ -163,6 +164,54 @@ const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
   }
   return true
 }
+
+/** Where a segment sits in the log being recovered, and what its header must say. */
+export interface SegmentPosition {
+  readonly path: string
+  /** Its position in the listing (0 for the first kept segment). */
+  readonly position: number
+  readonly isLast: boolean
+  readonly expected: HeaderExpectations
+  /** The last sequence of the segment before it (ignored for the first). */
+  readonly previousLastSequence: number
+}
+
+/** An open segment whose header passed every check. */
+export interface SegmentStart {
+  readonly header: SegmentHeader
+  readonly headerBytes: Uint8Array
+  readonly size: number
+}
+
+/**
+ * Reads and checks the header of an open segment. `None` when the segment is the last one and its
+ * creation was torn by a crash (at most a header's worth of bytes that do not decode: zeros, a
+ * prefix of the magic, or anything once an earlier segment proves a new one was due); no entry was
+ * ever acknowledged in such a segment. Fails with `WalFormatError` for any other bad header, and
+ * with `WalCorruptionError` when the header contradicts the file name or the previous segment.
+ */
+export const readSegmentStart = (
+  file: FileSystem.File,
+  at: SegmentPosition
+): Effect.Effect<Option.Option<SegmentStart>, WalIOError | WalFormatError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    const { path } = at
+    const size = yield* sizeOf(file, path)
+    const headerBytes = yield* readAt(file, 0, HEADER_SIZE, path)
+    const decoded = decodeHeader(headerBytes)
+    if (Either.isLeft(decoded)) {
+      const tornCreation = at.isLast && size <= HEADER_SIZE &&
+        (decoded.left.problem === "foreign-file" || decoded.left.problem === "bad-header") &&
+        (at.position > 0 || looksLikeTornHeader(headerBytes))
+      if (tornCreation) return Option.none()
+      return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
+    }
+    const header = yield* checkHeader(path, decoded.right, at.expected)
+    if (at.position > 0 && header.firstSequence !== at.previousLastSequence + 1) {
+      return yield* corruption(path, 0, `segment starts at sequence ${header.firstSequence}, expected ${at.previousLastSequence + 1}`)
+    }
+    return Option.some({ header, headerBytes, size })
+  })
 
 /** The outcome of scanning one segment's frames. */
 interface SegmentScan {
@@ -411,25 +460,15 @@ export const recover = (
       const path = Path.join(directory, entry.name)
       const outcome = yield* Effect.scoped(Effect.gen(function*() {
         const file = yield* open(fs, path, "r")
-        const size = yield* sizeOf(file, path)
-        const headerBytes = yield* readAt(file, 0, HEADER_SIZE, path)
-        const decoded = decodeHeader(headerBytes)
-        if (Either.isLeft(decoded)) {
-          const tornCreation = isLast && size <= HEADER_SIZE &&
-            (decoded.left.problem === "foreign-file" || decoded.left.problem === "bad-header") &&
-            (i > 0 || looksLikeTornHeader(headerBytes))
-          if (tornCreation) return Option.none()
-          return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
-        }
-        const header = yield* checkHeader(path, decoded.right, {
-          codecId,
-          walId,
-          index: entry.index,
-          firstSequence: entry.firstSequence
+        const start = yield* readSegmentStart(file, {
+          path,
+          position: i,
+          isLast,
+          expected: { codecId, walId, index: entry.index, firstSequence: entry.firstSequence },
+          previousLastSequence: lastSequence
         })
-        if (i > 0 && header.firstSequence !== lastSequence + 1) {
-          return yield* corruption(path, 0, `segment starts at sequence ${header.firstSequence}, expected ${lastSequence + 1}`)
-        }
+        if (Option.isNone(start)) return Option.none()
+        const { header, size } = start.value
         walId = header.walId
         const seed = frameSeed(header.walId)
         const scan = !isLast && config.verify === "tail"
