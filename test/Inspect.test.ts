@@ -11,13 +11,8 @@ import { decodeHeader, encodeHeader } from "../src/internal/format/header.js"
 import * as Inspect from "../src/Inspect.js"
 import * as F from "./fixtures/inspect.js"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const dir = F.freshDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach(F.remove))
+const { cleanup, fresh } = F.trackedDirs()
+afterAll(cleanup)
 
 const exec = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
   Effect.runPromise(Effect.either(effect).pipe(Effect.provide(NodeFileSystem.layer)))

@@ -11,13 +11,8 @@ import { Codec, Wal } from "../src/index.js"
 import { decodeHeader, encodeHeader } from "../src/internal/format/header.js"
 import * as F from "./fixtures/inspect.js"
 
-const dirs: Array<string> = []
-const fresh = () => {
-  const dir = F.freshDir()
-  dirs.push(dir)
-  return dir
-}
-afterAll(() => dirs.forEach(F.remove))
+const { cleanup, fresh } = F.trackedDirs()
+afterAll(cleanup)
 
 interface Outcome {
   readonly code: number | null
