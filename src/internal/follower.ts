@@ -20,7 +20,7 @@ import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import { checkContiguous, checkHeader, listDirectory, readSegmentStart } from "./recovery.js"
+import { checkContiguous, checkHeader, listDirectory, readSegmentStart, removeTornCreation } from "./recovery.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -244,9 +244,7 @@ const recoverReplica = (
       }))
       if (Option.isNone(found)) {
         // A crash tore the creation of this segment (the leader's header never fully arrived).
-        yield* fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path)))
-        // The removal must be durable before the same name is created again.
-        yield* syncDirectory(fs, directory)
+        yield* removeTornCreation(fs, directory, path)
         removedSegments.push(entry.name)
         break
       }

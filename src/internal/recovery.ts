@@ -9,6 +9,7 @@ import * as Path from "node:path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
+import { readU64, viewOf } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
 import { decodeSealPayload, findDurableFrameAfter, frameSeed, FrameCursor } from "./format/frame.js"
 import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
@@ -213,6 +214,20 @@ export const readSegmentStart = (
     return Option.some({ header, headerBytes, size })
   })
 
+/**
+ * Removes a segment whose creation a crash tore (`readSegmentStart` gave `None`) and makes the
+ * removal durable before a segment under the same name is created again.
+ */
+export const removeTornCreation = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  path: string
+): Effect.Effect<void, WalIOError> =>
+  Effect.zipRight(
+    fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path))),
+    syncDirectory(fs, directory)
+  )
+
 /** The outcome of scanning one segment's frames. */
 interface SegmentScan {
   readonly lastSequence: number
@@ -351,9 +366,7 @@ const readSeal = (
     if (at < HEADER_SIZE) return yield* invalid
     const bytes = yield* readAt(file, at, SEAL_FRAME_SIZE, path)
     const cursor = new FrameCursor(seed, SEAL_FRAME_SIZE)
-    const sequence = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16, true) +
-      new DataView(bytes.buffer, bytes.byteOffset).getUint32(20, true) * 0x1_0000_0000
-    cursor.reset(bytes, 0, bytes.length, sequence + 1)
+    cursor.reset(bytes, 0, bytes.length, readU64(viewOf(bytes), 16) + 1)
     if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return yield* invalid
     const seal = decodeSealPayload(bytes, cursor.payloadStart)
     if (seal.lastSequence - firstSequence + 1 !== seal.entryCount) return yield* invalid
@@ -486,9 +499,7 @@ export const recover = (
       }))
       if (Option.isNone(outcome)) {
         // A crash tore the creation of this segment: no entry was ever acknowledged in it.
-        yield* fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path)))
-        // Make the removal durable before a segment under the same index is created again.
-        yield* syncDirectory(fs, directory)
+        yield* removeTornCreation(fs, directory, path)
         removedSegments.push(entry.name)
         recreate = { index: entry.index, firstSequence: entry.firstSequence }
         break

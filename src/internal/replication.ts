@@ -7,7 +7,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import { Deferred, Effect, Exit, Option, Scope, Stream } from "effect"
 import type { ReplicationChunk } from "../Wal.js"
 import { WalCorruptionError, type WalIOError } from "../WalError.js"
-import { FrameKind, HEADER_SIZE } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { open, readAt } from "./io.js"
 import type { SegmentState } from "./recovery.js"
 import { SegmentReader } from "./segmentReader.js"
@@ -21,7 +21,6 @@ export interface LeaderView {
   readonly closed: () => boolean
   readonly signal: () => Deferred.Deferred<void>
   readonly seed: number
-  readonly maxPayload: number
   readonly pin: (holder: object, sequence: number | undefined) => void
 }
 
@@ -49,7 +48,7 @@ class ByteCursor {
           this.scope = scope
           this.segment = segment
           if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
-          this.reader = new SegmentReader(file, segment.path, HEADER_SIZE, segment.firstSequence, this.view.seed, this.view.maxPayload)
+          this.reader = new SegmentReader(file, segment.path, HEADER_SIZE, segment.firstSequence, this.view.seed, FORMAT_MAX_PAYLOAD)
           if (this.nextSequence === segment.firstSequence) {
             const header = yield* readAt(file, 0, HEADER_SIZE, segment.path)
             return Option.some({ _tag: "Header", segmentIndex: segment.index, name: segment.name, bytes: header } as const)

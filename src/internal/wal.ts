@@ -9,7 +9,6 @@ import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
 import type { AppendError, Options, ReadError, ReadOptions, SegmentInfo, Wal, WalEntry, WalReader } from "../Wal.js"
 import {
-  fromPlatformError,
   type WalClosedError as WalClosed,
   WalClosedError,
   type WalCodecError,
@@ -22,7 +21,7 @@ import { resolve } from "./config.js"
 import { FORMAT_MAX_PAYLOAD, FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
 import { frameSeed } from "./format/frame.js"
 import { decodeHeader } from "./format/header.js"
-import { readAt, sizeOf } from "./io.js"
+import { open, readAt, sizeOf } from "./io.js"
 import { Lifecycle } from "./lifecycle.js"
 import { type LeaderView, streamBytes } from "./replication.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
@@ -161,8 +160,8 @@ export const make = <A, I>(options: Options<A, I>) =>
           yield* Queue.offer(queue, close)
           yield* Fiber.await(writer)
         }
-        const closedError = new WalClosedError({ directory })
-        for (const request of yield* Queue.takeAll(queue)) request.complete(Exit.fail(closedError))
+        const closed = closedError()
+        for (const request of yield* Queue.takeAll(queue)) request.complete(Exit.fail(closed))
         yield* Queue.shutdown(queue)
         yield* Scope.close(writerScope, Exit.void)
         state.closed = true
@@ -332,7 +331,6 @@ export const make = <A, I>(options: Options<A, I>) =>
       closed: () => state.closed,
       signal: () => state.signal,
       seed: recovered.seed,
-      maxPayload: FORMAT_MAX_PAYLOAD,
       pin: source.pin
     }
 
@@ -405,7 +403,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
       const first = segments[0]
       if (first === undefined) return Option.none()
       const walId = yield* Effect.scoped(Effect.gen(function*() {
-        const file = yield* fs.open(first.path, { flag: "r" }).pipe(Effect.mapError(fromPlatformError("open(r)", first.path)))
+        const file = yield* open(fs, first.path, "r")
         const header = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
         return header._tag === "Right" ? header.right.walId : undefined
       }))
