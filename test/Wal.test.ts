@@ -347,6 +347,15 @@ describe("Wal: durability modes", () => {
       expect(byTime).toBe(1)
     }))
 
+  it.live("strict: appends queued while the writer is asleep share one write and one fsync", () =>
+    Effect.gen(function*() {
+      const burst = (wal: Wal.Wal<Uint8Array>) =>
+        Effect.asVoid(Effect.forEach(Array.from({ length: 64 }, (_, i) => i), (i) => wal.append(bytesOf(i)), { concurrency: "unbounded" }))
+      // The first append leaves the writer waiting on an empty queue. In the burst, the first append
+      // wakes it and the other 63 are queued before it runs: all 64 join one batch.
+      expect(yield* counting(Durability.strict, (wal) => Effect.zipRight(wal.append(bytesOf(0)), burst(wal)))).toBe(2)
+    }))
+
   it.live("grouped gathers concurrent appends into fewer fsyncs than strict", () =>
     Effect.gen(function*() {
       const burst = (wal: Wal.Wal<Uint8Array>) =>
