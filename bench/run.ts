@@ -2,6 +2,8 @@
  * Runs every workload, each in its own process, and prints the tables with the machine, Node and
  * filesystem they were measured on. `npm run bench` from the repository root installs the peers
  * (bench/package.json) first. Data goes under the OS temp directory and is removed afterwards.
+ * Every workload runs under tsx except the memory one, whose measured process runs the code
+ * compiled, with plain `node`, as a production application would (see memory.ts).
  *
  *   npx tsx bench/run.ts [--quick] [--only W1,W2,...]
  */
@@ -11,6 +13,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { environment, fmt, median, RESULT_PREFIX } from "./lib/harness.js"
+import type { MemorySample } from "./lib/memoryWorkload.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes("--quick")
@@ -35,7 +38,15 @@ console.log(`# effect-wal benchmarks\n`)
 console.log(Object.entries(env).map(([k, v]) => `- ${k}: ${v}`).join("\n") + "\n")
 const started = performance.now()
 const results: Array<unknown> = []
-const memory: Array<{ system: string; peakRssMiB: number; baselineRssMiB: number; mib: number; writerMiBs: number }> = []
+const memory: Array<{
+  system: string
+  runtime: string
+  peakRssMiB: number
+  baselineRssMiB: number
+  atPeak: MemorySample
+  mib: number
+  writerMiBs: number
+}> = []
 for (const job of jobs) {
   if (only !== undefined && !only.has(job.name)) continue
   const runs = job.name === "memory" && !quick ? 3 : 1
@@ -59,14 +70,16 @@ for (const job of jobs) {
 }
 if (memory.length > 0) {
   console.log("### Memory: peak RSS appending 2 GiB with a tail consumer 10x slower than the writer\n")
-  console.log("| system | peak RSS MiB, median (min-max) | RSS at start MiB | appended MiB | writer MiB/s |")
-  console.log("|---|---:|---:|---:|---:|")
+  console.log("| system | peak RSS MiB, median (min-max) | RSS at start MiB | at the largest sampled RSS: V8 heap / ArrayBuffers MiB | appended MiB | writer MiB/s |")
+  console.log("|---|---:|---:|---:|---:|---:|")
   for (const system of ["wal-fast", "wal-node"]) {
     const rows = memory.filter((m) => m.system === system)
     if (rows.length === 0) continue
     const peaks = rows.map((r) => r.peakRssMiB)
-    console.log(`| ${system} | ${fmt(median(peaks))} (${fmt(Math.min(...peaks))}-${fmt(Math.max(...peaks))}) | ${fmt(median(rows.map((r) => r.baselineRssMiB)))} | ${rows[0]!.mib} | ${fmt(median(rows.map((r) => r.writerMiBs)))} |`)
+    console.log(`| ${system} | ${fmt(median(peaks))} (${fmt(Math.min(...peaks))}-${fmt(Math.max(...peaks))}) | ${fmt(median(rows.map((r) => r.baselineRssMiB)))} | ${fmt(median(rows.map((r) => r.atPeak.heapTotal)))} / ${fmt(median(rows.map((r) => r.atPeak.arrayBuffers)))} | ${rows[0]!.mib} | ${fmt(median(rows.map((r) => r.writerMiBs)))} |`)
   }
+  console.log("")
+  console.log(`- Peak RSS is the whole process's VmHWM. The process runs ${memory[0]!.runtime} (bench/memory.ts says why).`)
   console.log("")
 }
 const out = Path.join(Os.tmpdir(), "effect-wal-bench-results.json")
