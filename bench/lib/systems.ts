@@ -1,7 +1,9 @@
 /** Running a program against an open WAL under a chosen FileSystem layer. */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as FileSystemModule from "@effect/platform/FileSystem"
-import { NodeFileSystem } from "@effect/platform-node"
+// The module, not the package index: the index loads every Node module of the platform (HTTP
+// client and server, undici, workers, ...), about 30 MiB of resident memory a WAL never uses.
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer as LayerModule, type Layer, type Scope } from "effect"
 import * as NodeFastFileSystem from "../../src/NodeFastFileSystem.js"
 
