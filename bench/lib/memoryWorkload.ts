@@ -31,8 +31,10 @@ const sampleMemory = (): MemorySample => {
   }
 }
 
+// `external` is V8's count of memory outside its heap, ArrayBuffers included; it is brought down
+// only after a GC, so it can exceed what `arrayBuffers` (allocated right now) says.
 const describeSample = (s: MemorySample): string =>
-  `RSS ${fmt(s.rss)}: V8 heap ${fmt(s.heapTotal)} (used ${fmt(s.heapUsed)}), ArrayBuffers ${fmt(s.arrayBuffers)}, other external ${fmt(s.external - s.arrayBuffers)}`
+  `RSS ${fmt(s.rss)}: V8 heap ${fmt(s.heapTotal)} (used ${fmt(s.heapUsed)}), ArrayBuffers ${fmt(s.arrayBuffers)}, external ${fmt(s.external)}`
 
 const ENTRY = 4096
 
