@@ -306,7 +306,11 @@ export interface Wal<A> extends WalReader<A> {
   readonly reclaim: (sequence: number) => Effect.Effect<ReadonlyArray<string>, WalIOError | WalConfigError>
   /** The segments of the log, oldest first. */
   readonly segments: Effect.Effect<ReadonlyArray<SegmentInfo>>
-  /** Back-pressure signals: the current value, and a stream of values after every batch. */
+  /**
+   * Back-pressure signals: the current value, and a stream of the current value then the latest
+   * value after each batch. A consumer slower than the writer skips to the newest value instead
+   * of queueing one per batch; the stream ends when the WAL closes.
+   */
   readonly pressure: {
     readonly current: Effect.Effect<Pressure>
     readonly changes: Stream.Stream<Pressure>

@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
+import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -219,6 +219,21 @@ describe("Wal: write path", () => {
       const acknowledged = exits.filter(Exit.isSuccess).length
       const wal = yield* Wal.make({ directory })
       expect(yield* wal.lastSequence).toBe(acknowledged)
+    })))
+
+  it.scopedLive("closing with producers waiting for room: each is acknowledged or fails with WalClosedError", () =>
+    live(Effect.gen(function*() {
+      const directory = yield* tempDir
+      const fibers = yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory, queueCapacity: 1, durability: Durability.grouped({ maxDelay: "20 millis" }) })
+        return yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => Effect.forkDaemon(wal.append(bytesOf(i))))
+      }))
+      const exits = yield* Effect.forEach(fibers, Fiber.await)
+      const failed = exits.filter(Exit.isFailure)
+      expect(failed.length).toBeGreaterThan(0)
+      for (const exit of failed) expect(Cause.failureOption(exit.cause)).toMatchObject(Option.some({ _tag: "WalClosedError" }))
+      const wal = yield* Wal.make({ directory })
+      expect(yield* wal.lastSequence).toBe(exits.length - failed.length)
     })))
 
   it.scopedLive("a second writer on the same directory is refused", () =>

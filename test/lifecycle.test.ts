@@ -287,6 +287,16 @@ describe("back-pressure and metrics", () => {
       const seen = Chunk.toArray(yield* Fiber.join(changes))
       expect(seen.length).toBe(3)
       expect(seen.at(-1)!.lastFsyncMillis).toBeGreaterThanOrEqual(0)
+      // The stream follows the latest value and ends when the WAL closes.
+      const closing = yield* Effect.scoped(Effect.gen(function*() {
+        const short = yield* Wal.make({ directory: yield* tempDir })
+        const follower = yield* Effect.fork(Stream.runCollect(short.pressure.changes))
+        yield* short.append(bytesOf(1))
+        return follower
+      }))
+      const followed = Chunk.toArray(yield* Fiber.join(closing))
+      expect(followed.length).toBeGreaterThanOrEqual(1)
+      expect(followed.length).toBeLessThanOrEqual(3)
       const sensitive = yield* Wal.make({ directory: yield* tempDir, saturation: { fsyncMillis: 1e-9 } })
       yield* sensitive.append(bytesOf(1))
       expect((yield* sensitive.pressure.current).saturated).toBe(true)

@@ -2,8 +2,9 @@
  * The WAL's Effect metrics and back-pressure signals. Metric names are documented in
  * docs/operations.md; every metric is tagged with the WAL directory (`wal_directory`).
  */
-import { Effect, Metric, MetricBoundaries, SubscriptionRef } from "effect"
+import { Effect, Metric, MetricBoundaries, Option, Stream } from "effect"
 import type { Pressure } from "../Wal.js"
+import { Signal } from "./signal.js"
 import type { BatchReport } from "./writer.js"
 
 /** Tags a metric with the WAL directory. */
@@ -52,8 +53,15 @@ export interface Thresholds {
   readonly queueBytes: number
 }
 
-/** Keeps the back-pressure signals: updated once per batch, read at any time. */
+/**
+ * Keeps the back-pressure signals: updated once per batch, read at any time, and followed as a
+ * stream of the latest value (a consumer slower than the writer skips to the newest signals
+ * instead of queueing one value per batch).
+ */
 export class PressureGauge {
+  private latest: Pressure = idle
+  private closed = false
+  private readonly updated = new Signal()
   /** Recent fsync durations in milliseconds (the last 32). */
   private readonly recent: Array<number> = []
   private lastFsyncMillis = 0
@@ -61,13 +69,10 @@ export class PressureGauge {
   private windowBytes = 0
   private throughput = 0
 
-  constructor(
-    readonly thresholds: Thresholds,
-    readonly ref: SubscriptionRef.SubscriptionRef<Pressure>
-  ) {}
+  constructor(readonly thresholds: Thresholds) {}
 
   /** Records a batch at `nowMillis` and publishes the new signals. */
-  record(report: BatchReport, nowMillis: number, queueEntries: number, queueBytes: number): Effect.Effect<void> {
+  record(report: BatchReport, nowMillis: number, queueEntries: number, queueBytes: number): void {
     for (const seconds of report.fsyncSeconds) {
       this.lastFsyncMillis = seconds * 1000
       this.recent.push(this.lastFsyncMillis)
@@ -81,8 +86,28 @@ export class PressureGauge {
       this.windowStart = nowMillis
       this.windowBytes = 0
     }
-    return SubscriptionRef.set(this.ref, this.snapshot(queueEntries, queueBytes))
+    this.latest = this.snapshot(queueEntries, queueBytes)
+    this.updated.notify()
   }
+
+  /** Ends every `changes` stream (the WAL closed). */
+  close(): void {
+    this.closed = true
+    this.updated.notify()
+  }
+
+  /** The current signals, then the latest after each batch; ends when the WAL closes. */
+  readonly changes: Stream.Stream<Pressure> = Stream.suspend(() => {
+    let seen: number | undefined
+    const next = (): Effect.Effect<Pressure, Option.Option<never>> => {
+      if (this.closed) return Effect.fail(Option.none())
+      seen = this.updated.version
+      return Effect.succeed(this.latest)
+    }
+    return Stream.repeatEffectOption(
+      Effect.suspend(() => seen === undefined ? next() : Effect.flatMap(this.updated.changedSince(seen), next))
+    )
+  })
 
   /** The current signals. */
   snapshot(queueEntries: number, queueBytes: number): Pressure {

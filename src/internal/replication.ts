@@ -4,12 +4,13 @@
  * decoded; every frame's checksum is verified before it leaves.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Deferred, Effect, Exit, Option, Scope, Stream } from "effect"
+import { Effect, Exit, Option, Scope, Stream } from "effect"
 import type { ReplicationChunk } from "../Wal.js"
 import { WalCorruptionError, type WalIOError } from "../WalError.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { open, readAt } from "./io.js"
 import type { SegmentState } from "./recovery.js"
+import type { Signal } from "./signal.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** What the leader stream needs from an open WAL. */
@@ -19,7 +20,7 @@ export interface LeaderView {
   readonly segmentFor: (sequence: number) => Option.Option<SegmentState>
   readonly committed: () => number
   readonly closed: () => boolean
-  readonly signal: () => Deferred.Deferred<void>
+  readonly committedSignal: Signal
   readonly seed: number
   readonly pin: (holder: object, sequence: number | undefined) => void
 }
@@ -128,11 +129,11 @@ export const streamBytes = (view: LeaderView, from: number): Stream.Stream<Repli
     yield* Effect.addFinalizer(() => Effect.zipRight(cursor.close(), Effect.sync(() => view.pin(cursor, undefined))))
     const pull = Effect.gen(function*() {
       for (;;) {
-        const signal = view.signal()
+        const seen = view.committedSignal.version
         const chunk = yield* cursor.next(view.committed())
         if (Option.isSome(chunk)) return chunk.value
         if (view.closed()) return yield* Effect.fail(Option.none())
-        yield* Deferred.await(signal)
+        yield* view.committedSignal.changedSince(seen)
       }
     })
     return Stream.repeatEffectOption(Effect.mapError(pull, (e) => Option.isOption(e) ? e : Option.some(e)))

@@ -3,7 +3,7 @@
  * that read the log.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Cause, Chunk, Clock, Deferred, Effect, Exit, Fiber, FiberId, Metric, Option, Queue, Schema, Scope, Stream, SubscriptionRef } from "effect"
+import { Chunk, Effect, Exit, Fiber, FiberRef, Metric, Option, Queue, Schema, Scope, Stream } from "effect"
 import * as Path from "node:path"
 import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
@@ -29,7 +29,9 @@ import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
-import { type BatchReport, publish, Request, RequestKind, run, wake, type WriterState } from "./writer.js"
+import { RequestQueue } from "./requestQueue.js"
+import { Signal } from "./signal.js"
+import { type BatchReport, Request, RequestKind, run, type WriterState } from "./writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   schema === undefined
@@ -84,6 +86,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     const archiver = Option.getOrElse(yield* Effect.serviceOption(Archiver.Archiver), () => Archiver.deleting(fs))
     const directory = config.directory
     const metrics = Metrics.make(directory)
+    const clock = yield* Effect.clock
     const recovered = yield* recover(fs, config, payload.id)
     const report = recovered.report
     yield* Metric.set(metrics.recoveryDuration, report.elapsedMillis / 1000)
@@ -100,45 +103,35 @@ export const make = <A, I>(options: Options<A, I>) =>
       poisoned: undefined,
       closing: false,
       closed: false,
-      signal: Deferred.unsafeMake<void>(FiberId.none),
-      room: Deferred.unsafeMake<void>(FiberId.none)
+      committedSignal: new Signal()
     }
     const lifecycle = new Lifecycle(fs, directory, state.segments, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
-    const queue = yield* Queue.bounded<Request>(config.queueCapacity)
-    let queuedBytes = 0
-    /** Bytes a request holds in the queue: a batch larger than the limit waits for an empty queue. */
-    const permits = (request: Request) => Math.min(request.bytes, config.queueBytes)
-    const pressure = new PressureGauge(
-      {
-        fsyncMillis: config.saturation.fsyncMillis,
-        queueEntries: config.queueCapacity * config.saturation.queueFraction,
-        queueBytes: config.queueBytes * config.saturation.queueFraction
-      },
-      yield* SubscriptionRef.make(Metrics.idle)
-    )
+    const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
+    const pressure = new PressureGauge({
+      fsyncMillis: config.saturation.fsyncMillis,
+      queueEntries: config.queueCapacity * config.saturation.queueFraction,
+      queueBytes: config.queueBytes * config.saturation.queueFraction
+    })
     const maintenance = yield* Queue.sliding<void>(1)
+    // Metric updates from the writer keep the labels of the fiber that opened the WAL.
+    const labels = yield* FiberRef.get(FiberRef.currentMetricLabels)
 
-    const afterBatch = (requests: Chunk.Chunk<Request>, batch: BatchReport | undefined) =>
-      Effect.gen(function*() {
-        let released = 0
-        for (const request of requests) released += permits(request)
-        queuedBytes -= released
-        if (released > 0) wake(state)
-        const depth = queue.unsafeSize().pipe(Option.getOrElse(() => 0))
-        yield* Metric.set(metrics.queueDepth, depth)
-        if (batch === undefined) return
-        yield* Metric.incrementBy(metrics.appends, batch.entries)
-        yield* Metric.incrementBy(metrics.bytesWritten, batch.bytes)
-        if (batch.entries > 0) yield* Metric.update(metrics.batchSize, batch.entries)
-        for (const seconds of batch.fsyncSeconds) yield* Metric.update(metrics.fsyncDuration, seconds)
-        if (batch.rotated) {
-          yield* Metric.set(metrics.segments, state.segments.length)
-          maintenance.unsafeOffer(undefined)
-        }
-        yield* pressure.record(batch, yield* Clock.currentTimeMillis, depth, queuedBytes)
-      })
+    const afterBatch = (requests: ReadonlyArray<Request>, batch: BatchReport | undefined) => {
+      queue.release(requests)
+      metrics.queueDepth.unsafeUpdate(queue.size, labels)
+      if (batch === undefined) return
+      metrics.appends.unsafeUpdate(batch.entries, labels)
+      metrics.bytesWritten.unsafeUpdate(batch.bytes, labels)
+      if (batch.entries > 0) metrics.batchSize.unsafeUpdate(batch.entries, labels)
+      for (const seconds of batch.fsyncSeconds) metrics.fsyncDuration.unsafeUpdate(seconds, labels)
+      if (batch.rotated) {
+        metrics.segments.unsafeUpdate(state.segments.length, labels)
+        maintenance.unsafeOffer(undefined)
+      }
+      pressure.record(batch, clock.unsafeCurrentTimeMillis(), queue.size, queue.bytes)
+    }
 
     const writerScope = yield* Scope.make()
     const writer = yield* run({
@@ -156,17 +149,17 @@ export const make = <A, I>(options: Options<A, I>) =>
       Effect.gen(function*() {
         state.closing = true
         if (Option.isNone(yield* Fiber.poll(writer))) {
-          const close = new Request(RequestKind.Close, FrameKind.data, [], 0)
-          yield* Queue.offer(queue, close)
+          queue.force(new Request(RequestKind.Close, FrameKind.data, [], 0))
           yield* Fiber.await(writer)
         }
         const closed = closedError()
-        for (const request of yield* Queue.takeAll(queue)) request.complete(Exit.fail(closed))
-        yield* Queue.shutdown(queue)
+        const left = queue.takeAll()
+        for (const request of left) request.complete(Exit.fail(closed))
+        queue.release(left)
         yield* Scope.close(writerScope, Exit.void)
         state.closed = true
-        publish(state)
-        wake(state)
+        state.committedSignal.notify()
+        pressure.close()
       })
     )
 
@@ -183,41 +176,17 @@ export const make = <A, I>(options: Options<A, I>) =>
     const closedError = () => new WalClosedError({ directory })
     const overloaded = () => new WalOverloadedError({ capacity: config.queueCapacity })
 
-    /** Enqueues at once when the queue has room for the request's entries and bytes. */
-    const tryEnqueue = (request: Request, held: number): boolean => {
-      if (queuedBytes > 0 && queuedBytes + held > config.queueBytes) return false
-      if (!queue.unsafeOffer(request)) return false
-      queuedBytes += held
-      return true
-    }
-
-    /** Waits for room (entries or bytes), then enqueues. */
-    const waitAndEnqueue = (request: Request, held: number): Effect.Effect<void, WalClosed> =>
-      Effect.gen(function*() {
-        for (;;) {
-          if (state.closing) return yield* closedError()
-          const signal = state.room
-          if (tryEnqueue(request, held)) return
-          if (queuedBytes === 0 || queuedBytes + held <= config.queueBytes) {
-            // The bytes fit but the entries do not: the queue's own offer waits for a slot.
-            yield* Effect.uninterruptibleMask((restore) =>
-              Effect.tap(restore(Queue.offer(queue, request)), () => {
-                queuedBytes += held
-              })
-            )
-            return
-          }
-          yield* Deferred.await(signal)
-        }
-      }).pipe(
-        // A queue shut down by close interrupts a suspended offer: report it as closed.
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause) && state.closing ? Effect.fail(closedError()) : Effect.failCause(cause)
-        )
-      )
+    /** Waits for room (entries or bytes), then enqueues; fails once the WAL is closing. */
+    const waitAndEnqueue = (request: Request): Effect.Effect<void, WalClosed> =>
+      Effect.suspend(function loop(): Effect.Effect<void, WalClosed> {
+        if (state.closing) return Effect.fail(closedError())
+        const seen = queue.room.version
+        if (queue.offer(request)) return Effect.void
+        return Effect.flatMap(queue.room.changedSince(seen), loop)
+      })
 
     const refuse = (): Effect.Effect<void, WalOverloadedError> => Effect.fail(overloaded())
-    const slowPath: (request: Request, held: number) => Effect.Effect<void, WalOverloadedError | WalClosed> =
+    const slowPath: (request: Request) => Effect.Effect<void, WalOverloadedError | WalClosed> =
       config.overflow === "fail" ? refuse : waitAndEnqueue
 
     /**
@@ -227,13 +196,12 @@ export const make = <A, I>(options: Options<A, I>) =>
      */
     const submit = <E>(
       request: Request,
-      slow: (request: Request, held: number) => Effect.Effect<void, E>
+      slow: (request: Request) => Effect.Effect<void, E>
     ): Effect.Effect<number, E | WalClosed | WalPoisonedError> => {
       if (state.closing) return Effect.fail(closedError())
       if (state.poisoned !== undefined) return Effect.fail(state.poisoned)
-      const held = permits(request)
       const outcome = request.await as Effect.Effect<number, WalClosed | WalPoisonedError>
-      return tryEnqueue(request, held) ? outcome : Effect.zipRight(slow(request, held), outcome)
+      return queue.offer(request) ? outcome : Effect.zipRight(slow(request), outcome)
     }
 
     const encode = (value: A): Uint8Array => {
@@ -313,10 +281,10 @@ export const make = <A, I>(options: Options<A, I>) =>
                 Effect.gen(function*() {
                   for (;;) {
                     // Take the signal before reading, so a commit between the read and the wait wakes us.
-                    const signal = state.signal
+                    const seen = state.committedSignal.version
                     const chunk = yield* readChunk(cursor, state.committed)
                     if (Chunk.isNonEmpty(chunk) || state.closed) return chunk
-                    yield* Deferred.await(signal)
+                    yield* state.committedSignal.changedSince(seen)
                   }
                 })
             )
@@ -329,7 +297,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       segmentFor: (sequence) => findSegment(state.segments, sequence),
       committed: () => state.committed,
       closed: () => state.closed,
-      signal: () => state.signal,
+      committedSignal: state.committedSignal,
       seed: recovered.seed,
       pin: source.pin
     }
@@ -370,8 +338,8 @@ export const make = <A, I>(options: Options<A, I>) =>
       reclaim,
       segments,
       pressure: {
-        current: Effect.sync(() => pressure.snapshot(queue.unsafeSize().pipe(Option.getOrElse(() => 0)), queuedBytes)),
-        changes: pressure.ref.changes
+        current: Effect.sync(() => pressure.snapshot(queue.size, queue.bytes)),
+        changes: pressure.changes
       },
       recovery: report
     }

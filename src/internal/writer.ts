@@ -8,7 +8,7 @@
  * poisons the WAL: the batch and everything after it fail with `WalPoisonedError`.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Chunk, Clock, Deferred, Duration, Effect, ExecutionStrategy, Exit, FiberId, Option, Queue, Scope } from "effect"
+import { Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import type * as Durability from "../Durability.js"
 import { WalPoisonedError } from "../WalError.js"
 import type { WalError, WalIOError } from "../WalError.js"
@@ -17,6 +17,8 @@ import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./forma
 import { BatchEncoder } from "./format/frame.js"
 import { open, syncFile, writeAll } from "./io.js"
 import { createSegment, type SegmentState } from "./recovery.js"
+import type { RequestQueue } from "./requestQueue.js"
+import type { Signal } from "./signal.js"
 
 /** What a request asks of the writer. */
 export const enum RequestKind {
@@ -74,10 +76,8 @@ export interface WriterState {
   poisoned: WalPoisonedError | undefined
   closing: boolean
   closed: boolean
-  /** Completed (and replaced) every time the watermark moves or the WAL closes. */
-  signal: Deferred.Deferred<void>
-  /** Completed (and replaced) every time queued bytes are released or the WAL closes. */
-  room: Deferred.Deferred<void>
+  /** Notified every time the watermark moves and when the WAL closes. */
+  readonly committedSignal: Signal
 }
 
 /** Largest single write; bigger batches are written in several writes before one fsync. */
@@ -113,23 +113,9 @@ export interface WriterContext {
   readonly seed: number
   readonly codecId: string
   readonly state: WriterState
-  readonly queue: Queue.Queue<Request>
+  readonly queue: RequestQueue
   /** Called after every batch, served or failed, with the requests it took off the queue. */
-  readonly afterBatch: (requests: Chunk.Chunk<Request>, report: BatchReport | undefined) => Effect.Effect<void>
-}
-
-/** Moves the watermark and wakes every waiting tail. */
-export const publish = (state: WriterState): void => {
-  const signal = state.signal
-  state.signal = Deferred.unsafeMake<void>(FiberId.none)
-  Deferred.unsafeDone(signal, Exit.void)
-}
-
-/** Wakes every producer waiting for room in the queue. */
-export const wake = (state: WriterState): void => {
-  const room = state.room
-  state.room = Deferred.unsafeMake<void>(FiberId.none)
-  Deferred.unsafeDone(room, Exit.void)
+  readonly afterBatch: (requests: ReadonlyArray<Request>, report: BatchReport | undefined) => void
 }
 
 /**
@@ -142,7 +128,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const mode: Durability.Durability = config.durability
     const writerScope = yield* Effect.scope
     const encoder = new BatchEncoder(ctx.seed)
-    const capacity = config.queueCapacity
+    const clock = yield* Effect.clock
     const openActive = (segment: SegmentState, written: number) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(writerScope, ExecutionStrategy.sequential)
@@ -173,10 +159,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       const target = active!
       if (target.durable === target.written) return Effect.void
       const upTo = target.written
-      return Effect.gen(function*() {
-        const started = yield* Clock.currentTimeNanos
-        yield* syncFile(target.file, target.segment.path)
-        fsyncSeconds.push(Number((yield* Clock.currentTimeNanos) - started) / 1e9)
+      const started = clock.unsafeCurrentTimeNanos()
+      return Effect.map(syncFile(target.file, target.segment.path), () => {
+        fsyncSeconds.push(Number(clock.unsafeCurrentTimeNanos() - started) / 1e9)
         target.durable = upTo
       })
     })
@@ -213,113 +198,132 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
 
     const isEmpty = () => active!.written + encoder.size === HEADER_SIZE
 
-    const process = (items: Chunk.Chunk<Request>) =>
+    /** Frames a request's entries, numbering them. A plain loop, kept out of generator bodies. */
+    const frameRequest = (request: Request, timestamp: number) => {
+      const durable = active!.durable
+      const kind = request.frameKind
+      const payloads = request.payloads
+      const count = payloads.length
+      let sequence = state.nextSequence
+      request.firstSequence = sequence
+      for (let i = 0; i < count; i++, sequence++) {
+        encoder.frame(kind, i < count - 1 ? FLAG_CONTINUES : 0, sequence, timestamp, durable, payloads[i]!)
+      }
+      state.nextSequence = sequence
+      if (kind === FrameKind.checkpoint) state.lastCheckpoint = sequence - 1
+    }
+
+    /** Frames, writes and (as the mode says) fsyncs one batch. */
+    const serve = (items: ReadonlyArray<Request>, closing: boolean) =>
       Effect.gen(function*() {
-        let syncRequested = false
-        let closing = false
-        const appends: Array<Request> = []
-        for (const request of items) {
-          if (request.kind === RequestKind.Append) appends.push(request)
-          else if (request.kind === RequestKind.Sync) syncRequested = true
-          else closing = true
-        }
-        if (state.poisoned !== undefined) return { closing, failure: state.poisoned as WalError }
+        let syncRequested = closing
         bytesWritten = 0
         rotated = false
         fsyncSeconds.length = 0
-        const now = yield* Clock.currentTimeMillis
+        const now = clock.unsafeCurrentTimeMillis()
         // Hybrid logical clock: never behind the last timestamp written, even if the wall clock steps back.
         const timestamp = Math.max(now, state.lastTimestamp)
         state.lastTimestamp = timestamp
         encoder.reset()
-        for (const request of appends) {
-          if (!fits(request.bytes) && !isEmpty()) yield* rotate(timestamp)
-          request.firstSequence = state.nextSequence
-          const count = request.payloads.length
-          for (let i = 0; i < count; i++) {
-            const sequence = state.nextSequence++
-            encoder.frame(request.frameKind, i < count - 1 ? FLAG_CONTINUES : 0, sequence, timestamp, active!.durable, request.payloads[i]!)
-            if (request.frameKind === FrameKind.checkpoint) state.lastCheckpoint = sequence
+        let appended = false
+        for (const request of items) {
+          if (request.kind !== RequestKind.Append) {
+            if (request.kind === RequestKind.Sync) syncRequested = true
+            continue
           }
+          appended = true
+          if (!fits(request.bytes) && !isEmpty()) yield* rotate(timestamp)
+          frameRequest(request, timestamp)
           if (encoder.size >= MAX_WRITE_BYTES) yield* flush
         }
         yield* flush
         const current = active!
         const unsynced = current.written - current.durable
         if (unsynced > 0 && unsyncedSince === undefined) unsyncedSince = now
-        if (unsynced > 0 && mustSync(mode, unsynced, syncRequested || closing)) {
+        if (unsynced > 0 && mustSync(mode, unsynced, syncRequested)) {
           yield* sync
           unsyncedSince = undefined
         }
-        if (appends.length > 0) {
+        if (appended) {
           current.segment.lastSequence = state.nextSequence - 1
           current.segment.size = current.written
           state.committed = state.nextSequence - 1
           state.committedCheckpoint = state.lastCheckpoint
-          publish(state)
+          state.committedSignal.notify()
         }
-        return { closing, failure: undefined }
-      }).pipe(
-        Effect.catchAll((error: WalIOError) =>
-          Effect.sync(() => {
-            // Fail-stop: never retry a failed write or fsync and then acknowledge, since the
-            // kernel may already have dropped the dirty pages.
-            state.poisoned = new WalPoisonedError({ cause: error })
-            return { closing: items.pipe(Chunk.some((r) => r.kind === RequestKind.Close)), failure: state.poisoned as WalError }
-          })
-        ),
-        Effect.tap(({ failure }) =>
-          Effect.suspend(() => {
-            let entries = 0
-            for (const request of items) {
-              if (failure !== undefined && request.kind !== RequestKind.Close) request.complete(Exit.fail(failure))
-              else {
-                entries += request.payloads.length
-                request.complete(Exit.succeed(request.firstSequence))
-              }
+      })
+
+    /** Completes every request of a batch with its outcome and reports the batch. */
+    const finish = (items: ReadonlyArray<Request>, failure: WalError | undefined) => {
+      let entries = 0
+      for (const request of items) {
+        if (failure !== undefined && request.kind !== RequestKind.Close) request.complete(Exit.fail(failure))
+        else {
+          entries += request.payloads.length
+          request.complete(Exit.succeed(request.firstSequence))
+        }
+      }
+      ctx.afterBatch(items, failure === undefined ? { entries, bytes: bytesWritten, fsyncSeconds, rotated } : undefined)
+    }
+
+    /** Serves a batch; a failed write or fsync poisons the WAL. Returns whether it closed the WAL. */
+    const process = (items: ReadonlyArray<Request>) =>
+      Effect.suspend(() => {
+        const closing = items.some((r) => r.kind === RequestKind.Close)
+        if (active === undefined || state.poisoned !== undefined) {
+          finish(items, state.poisoned)
+          return Effect.succeed(closing)
+        }
+        return serve(items, closing).pipe(
+          Effect.match({
+            onFailure: (error: WalIOError) => {
+              // Fail-stop: never retry a failed write or fsync and then acknowledge, since the
+              // kernel may already have dropped the dirty pages.
+              state.poisoned = new WalPoisonedError({ cause: error })
+              finish(items, state.poisoned)
+              return closing
+            },
+            onSuccess: () => {
+              finish(items, undefined)
+              return closing
             }
-            return ctx.afterBatch(
-              items,
-              failure === undefined ? { entries, bytes: bytesWritten, fsyncSeconds, rotated } : undefined
-            )
-          })
-        ),
-        Effect.uninterruptible
-      )
+          }),
+          Effect.uninterruptible
+        )
+      })
 
     /** A timed fsync in buffered mode, when no request arrived within the interval. */
     const timedSync = Effect.suspend(() => {
       fsyncSeconds.length = 0
       return sync
     }).pipe(
-      Effect.tap(() => {
-        unsyncedSince = undefined
-        return ctx.afterBatch(Chunk.empty(), { entries: 0, bytes: 0, fsyncSeconds, rotated: false })
-      }),
-      Effect.catchAll((error) =>
-        Effect.sync(() => {
+      Effect.match({
+        onFailure: (error) => {
           state.poisoned = new WalPoisonedError({ cause: error })
-        })
-      ),
+        },
+        onSuccess: () => {
+          unsyncedSince = undefined
+          ctx.afterBatch([], { entries: 0, bytes: 0, fsyncSeconds, rotated: false })
+        }
+      }),
       Effect.uninterruptible
     )
 
-    // Waking on an empty queue hands the writer only the request that woke it; by the time the
-    // writer fiber runs, the producers scheduled before it have usually queued more. Taking those
-    // too keeps them in this batch instead of paying a separate write and fsync for one request.
-    const takeWaiting = Effect.flatMap(Queue.takeBetween(queue, 1, capacity), (first) =>
-      first.length >= capacity
-        ? Effect.succeed(first)
-        : Effect.map(Queue.takeUpTo(queue, capacity - first.length), (rest) => Chunk.appendAll(first, rest)))
-
-    const take = Effect.gen(function*() {
+    /**
+     * The next batch: everything queued by the time the writer runs (waking on an empty queue
+     * first). None when buffered mode's interval elapses first and the unsynced tail needs an fsync.
+     */
+    const take = Effect.suspend((): Effect.Effect<Option.Option<Array<Request>>> => {
+      if (queue.size > 0) return Effect.succeed(Option.some(queue.takeAll()))
       if (mode._tag === "Buffered" && unsyncedSince !== undefined && state.poisoned === undefined) {
-        const elapsed = (yield* Clock.currentTimeMillis) - unsyncedSince
-        const remaining = Duration.toMillis(mode.interval) - elapsed
-        if (remaining <= 0) return Option.none<Chunk.Chunk<Request>>()
-        return yield* Effect.timeoutOption(takeWaiting, Duration.millis(remaining))
+        const remaining = Duration.toMillis(mode.interval) - (clock.unsafeCurrentTimeMillis() - unsyncedSince)
+        if (remaining <= 0) return Effect.succeed(Option.none())
+        return Effect.map(
+          Effect.timeoutOption(queue.nonEmpty, Duration.millis(remaining)),
+          Option.map(() => queue.takeAll())
+        )
       }
-      return Option.some(yield* takeWaiting)
+      return Effect.map(queue.nonEmpty, () => Option.some(queue.takeAll()))
     })
 
     active = yield* openActive(last, last.size).pipe(
@@ -337,19 +341,12 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         yield* timedSync
         continue
       }
-      let items = taken.value
-      if (mode._tag === "Grouped" && !Chunk.some(items, (r) => r.kind !== RequestKind.Append)) {
+      const items = taken.value
+      if (mode._tag === "Grouped" && items.every((r) => r.kind === RequestKind.Append)) {
         yield* Effect.sleep(mode.maxDelay)
-        items = Chunk.appendAll(items, yield* Queue.takeUpTo(queue, capacity))
+        for (const request of queue.takeAll()) items.push(request)
       }
-      const outcome = active === undefined
-        ? { closing: Chunk.some(items, (r) => r.kind === RequestKind.Close) }
-        : yield* process(items)
-      if (active === undefined) {
-        for (const request of items) request.complete(request.kind === RequestKind.Close ? Exit.succeed(0) : Exit.fail(state.poisoned!))
-        yield* ctx.afterBatch(items, undefined)
-      }
-      if (outcome.closing) {
+      if (yield* process(items)) {
         if (active !== undefined) yield* Scope.close(active.scope, Exit.void)
         return
       }
