@@ -43,7 +43,20 @@ describe("Wal: write path", () => {
       expect(yield* wal.append(event(0))).toBe(1)
       expect(yield* wal.appendAll([event(1), event(2), event(3)])).toEqual([2, 3, 4])
       expect(yield* wal.appendAll([])).toEqual([])
-      expect(yield* wal.lastSequence).toBe(4)
+      // Any iterable, not only arrays.
+      expect(yield* wal.appendAll(new Set([event(4), event(5)]))).toEqual([5, 6])
+      expect(yield* wal.lastSequence).toBe(6)
+    })))
+
+  it.scopedLive("a WAL without a schema refuses a payload that is not a Uint8Array, in append and appendAll", () =>
+    live(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: yield* tempDir })
+      const notBytes = "text" as unknown as Uint8Array
+      for (const attempt of [wal.append(notBytes), wal.appendAll([bytesOf(1), notBytes])]) {
+        const failed = yield* Effect.flip(attempt)
+        expect(failed).toMatchObject({ _tag: "WalCodecError", direction: "encode", codec: "bytes" })
+      }
+      expect(yield* wal.lastSequence).toBe(0)
     })))
 
   it.scopedLive("rotation across many small segments keeps every entry and replays across them", () =>

@@ -28,7 +28,11 @@ export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec
     const raw = Codec.bytes
     return {
       id: raw.id,
-      encode: (value) => guard("encode", raw.id, () => raw.encode(value)),
+      // The check of Codec.bytes inline: this runs once per entry on the bulk append path.
+      encode: (value) => {
+        if (value instanceof Uint8Array) return value
+        return guard("encode", raw.id, () => raw.encode(value))
+      },
       decode: (bytes) => bytes as A,
       borrowsBytes: true
     }

@@ -217,11 +217,21 @@ export const make = <A, I>(options: Options<A, I>) =>
         const payloads: Array<Uint8Array> = []
         let bytes = 0
         try {
-          for (const value of values) {
-            const encoded = encode(value)
-            payloads.push(encoded)
-            bytes += FRAME_HEADER_SIZE + encoded.length
+          if (Array.isArray(values)) {
+            const count = values.length
+            for (let i = 0; i < count; i++) {
+              const encoded = encode(values[i])
+              payloads.push(encoded)
+              bytes += encoded.length
+            }
+          } else {
+            for (const value of values) {
+              const encoded = encode(value)
+              payloads.push(encoded)
+              bytes += encoded.length
+            }
           }
+          bytes += FRAME_HEADER_SIZE * payloads.length
         } catch (error) {
           return Effect.fail(error as WalCodecError | WalEntryTooLargeError)
         }
@@ -229,7 +239,11 @@ export const make = <A, I>(options: Options<A, I>) =>
         if (bytes > batchRoom) return Effect.fail(new WalEntryTooLargeError({ size: bytes, limit: batchRoom }))
         return Effect.map(
           submit(new Request(RequestKind.Append, FrameKind.data, payloads, bytes), slowPath),
-          (first) => Array.from(payloads, (_, i) => first + i)
+          (first) => {
+            const sequences = new Array<number>(payloads.length)
+            for (let i = 0; i < sequences.length; i++) sequences[i] = first + i
+            return sequences
+          }
         )
       })
 
