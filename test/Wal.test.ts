@@ -52,7 +52,7 @@ describe("Wal: write path", () => {
     live(Effect.gen(function*() {
       const wal = yield* Wal.make({ directory: yield* tempDir })
       const notBytes = "text" as unknown as Uint8Array
-      for (const attempt of [wal.append(notBytes), wal.appendAll([bytesOf(1), notBytes])]) {
+      for (const attempt of [Effect.asVoid(wal.append(notBytes)), Effect.asVoid(wal.appendAll([bytesOf(1), notBytes]))]) {
         const failed = yield* Effect.flip(attempt)
         expect(failed).toMatchObject({ _tag: "WalCodecError", direction: "encode", codec: "bytes" })
       }
