@@ -144,16 +144,17 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     /** When the oldest unsynced write happened (buffered mode's timer). */
     let unsyncedSince: number | undefined
 
-    const write = (bytes: Uint8Array) =>
-      Effect.suspend(() => {
-        const target = active!
-        return Effect.as(writeAll(target.file, bytes, target.segment.path), undefined).pipe(
-          Effect.tap(() => {
-            target.written += bytes.length
-            bytesWritten += bytes.length
-          })
-        )
+    /** Writes the framed batch at the end of the active segment and starts a new one. */
+    const flush = Effect.suspend(() => {
+      if (encoder.size === 0) return Effect.void
+      const target = active!
+      const bytes = encoder.bytes()
+      return Effect.map(writeAll(target.file, bytes, target.segment.path), () => {
+        target.written += bytes.length
+        bytesWritten += bytes.length
+        encoder.reset()
       })
+    })
 
     const sync = Effect.suspend(() => {
       const target = active!
@@ -164,12 +165,6 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         fsyncSeconds.push(Number(clock.unsafeCurrentTimeNanos() - started) / 1e9)
         target.durable = upTo
       })
-    })
-
-    const flush = Effect.suspend(() => {
-      if (encoder.size === 0) return Effect.void
-      const bytes = encoder.bytes()
-      return Effect.tap(write(bytes), () => encoder.reset())
     })
 
     /** Seals the active segment and starts the next one. */
