@@ -133,6 +133,23 @@ describe("Wal: write path", () => {
       entries.forEach((entry, i) => expect(entry.payload).toEqual(payload(i)))
     })))
 
+  it.scopedLive("regression: replay, tail and read from inside an atomic batch that straddles the read buffer", () =>
+    live(Effect.gen(function*() {
+      const directory = yield* tempDir
+      const wal = yield* Wal.make({ directory, durability: Durability.none })
+      // Batches of 1000 frames of 132 B: the second one crosses the 256 KiB read buffer's end.
+      for (let i = 0; i < 5; i++) {
+        yield* wal.appendAll(Array.from({ length: 1000 }, (_, j) => new Uint8Array(100).fill((i * 1000 + j) % 251)))
+      }
+      const expected = Array.from({ length: 3501 }, (_, i) => 1500 + i)
+      const replayed = yield* collect(wal.replay({ from: 1500 }))
+      expect(replayed.map((e) => e.seq)).toEqual(expected)
+      replayed.forEach((entry) => expect(entry.payload[99]).toBe((entry.seq - 1) % 251))
+      expect((yield* collect(wal.tail({ from: 1500 }).pipe(Stream.take(3501)))).map((e) => e.seq)).toEqual(expected)
+      const reader = yield* Wal.reader({ directory })
+      expect((yield* collect(reader.replay({ from: 1500 }))).map((e) => e.seq)).toEqual(expected)
+    })))
+
   it.scopedLive("raw payloads are written as they are and come back as copies", () =>
     live(Effect.gen(function*() {
       const directory = yield* tempDir

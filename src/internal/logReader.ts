@@ -159,10 +159,12 @@ export class LogCursor<A> {
       const segment = this.segment!
       const cursor = reader.cursor
       reader.limit = Math.min(this.source.limitOf(segment), this.readable)
-      // Entries of an atomic batch are held back until its last frame is seen.
+      // Entries of an atomic batch are held back until its last frame is seen: where it starts, the
+      // sequence its first frame carries, and the output length and next sequence before it.
       let batchStart = -1
       let batchOut = 0
       let batchSequence = 0
+      let batchNext = 0
       for (;;) {
         const result = cursor.next()
         if (result === "frame") {
@@ -180,7 +182,8 @@ export class LogCursor<A> {
           if (batchStart < 0 && !cursor.commits) {
             batchStart = cursor.frameStart
             batchOut = out.length
-            batchSequence = this.nextSequence
+            batchSequence = sequence
+            batchNext = this.nextSequence
           }
           if (sequence >= this.nextSequence) {
             if (this.borrowedFrom < 0 && this.codec.borrowsBytes) this.borrowedFrom = out.length
@@ -203,7 +206,7 @@ export class LogCursor<A> {
           cursor.position = batchStart
           cursor.expectedSequence = batchSequence
           out.length = batchOut
-          this.nextSequence = batchSequence
+          this.nextSequence = batchNext
           batchStart = -1
         }
         if (result === "end" || result === "incomplete") {
