@@ -150,6 +150,16 @@ describe("Wal: write path", () => {
       expect((yield* collect(reader.replay({ from: 1500 }))).map((e) => e.seq)).toEqual(expected)
     })))
 
+  it.scopedLive("raw payloads delivered by a tail stay intact while it reads on", () =>
+    live(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: yield* tempDir, durability: Durability.none })
+      const tail = yield* Effect.fork(collect(wal.tail().pipe(Stream.take(600))))
+      for (let i = 0; i < 300; i++) yield* wal.append(bytesOf(i))
+      yield* wal.appendAll(Array.from({ length: 300 }, (_, i) => bytesOf(300 + i)))
+      const entries = yield* Fiber.join(tail)
+      entries.forEach((entry, i) => expect(entry.payload).toEqual(bytesOf(i)))
+    })))
+
   it.scopedLive("raw payloads are written as they are and come back as copies", () =>
     live(Effect.gen(function*() {
       const directory = yield* tempDir

@@ -54,8 +54,6 @@ export class LogCursor<A> {
   private finished: SegmentState | undefined
   /** The size of the open file when it was opened, for sources that know no committed size. */
   private readable = Number.POSITIVE_INFINITY
-  /** Index in the output of the first entry whose payload is still a view of the read buffer. */
-  private borrowedFrom = -1
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -128,33 +126,6 @@ export class LogCursor<A> {
     upTo: number,
     out: Array<WalEntry<A>>
   ): Effect.Effect<boolean, ReadError> {
-    return Effect.tap(this.decodeFrames(reader, upTo, out), () => this.settle(out))
-  }
-
-  /**
-   * Gives the entries whose payloads are views of the read buffer one copy of their bytes, made
-   * once for all of them, before the buffer is reused.
-   */
-  private settle(out: Array<WalEntry<A>>): void {
-    const from = this.borrowedFrom
-    this.borrowedFrom = -1
-    if (from < 0 || from >= out.length) return
-    const first = out[from]!.payload as Uint8Array
-    const last = out[out.length - 1]!.payload as Uint8Array
-    const start = first.byteOffset
-    const copy = first.buffer.slice(start, last.byteOffset + last.length)
-    for (let i = from; i < out.length; i++) {
-      const entry = out[i] as { payload: unknown }
-      const view = entry.payload as Uint8Array
-      entry.payload = new Uint8Array(copy, view.byteOffset - start, view.length)
-    }
-  }
-
-  private decodeFrames(
-    reader: SegmentReader,
-    upTo: number,
-    out: Array<WalEntry<A>>
-  ): Effect.Effect<boolean, ReadError> {
     return Effect.gen(this, function*() {
       const segment = this.segment!
       const cursor = reader.cursor
@@ -186,12 +157,12 @@ export class LogCursor<A> {
             batchNext = this.nextSequence
           }
           if (sequence >= this.nextSequence) {
-            if (this.borrowedFrom < 0 && this.codec.borrowsBytes) this.borrowedFrom = out.length
+            if (this.codec.borrowsBytes) reader.lent = true
             out.push({
               seq: sequence,
               timestamp: cursor.timestamp,
               kind: cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
-              payload: this.codec.decode(cursor.buffer.subarray(cursor.payloadStart, cursor.payloadEnd))
+              payload: this.codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
             })
             this.nextSequence = sequence + 1
           }
@@ -209,10 +180,7 @@ export class LogCursor<A> {
           this.nextSequence = batchNext
           batchStart = -1
         }
-        if (result === "end" || result === "incomplete") {
-          this.settle(out)
-          if (yield* reader.refill()) continue
-        }
+        if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
         if (result === "end" && !segment.sealed) return false
         if (result !== "end" && this.source.damageAtEnd(segment) === "end") return false
         return yield* new WalCorruptionError({

@@ -13,11 +13,11 @@ export interface PayloadCodec<A> {
   readonly id: string
   /** Encodes a value; throws `WalCodecError`. */
   readonly encode: (value: A) => Uint8Array
-  /** Decodes bytes (which may be a view into a reused buffer); throws `WalCodecError`. */
-  readonly decode: (bytes: Uint8Array) => A
+  /** Decodes `buffer[start, end)`; throws `WalCodecError`. */
+  readonly decode: (buffer: Uint8Array, start: number, end: number) => A
   /**
-   * Whether `decode` returns a view of its input (raw payloads): the reader then copies the
-   * payloads of a chunk out of its buffer once, instead of one copy per entry.
+   * Whether `decode` returns a view of the buffer (raw payloads) instead of a value of its own:
+   * the reader then never overwrites a buffer it decoded from, so the views need no copy.
    */
   readonly borrowsBytes: boolean
 }
@@ -33,7 +33,7 @@ export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec
         if (value instanceof Uint8Array) return value
         return guard("encode", raw.id, () => raw.encode(value))
       },
-      decode: (bytes) => bytes as A,
+      decode: (buffer, start, end) => new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start) as A,
       borrowsBytes: true
     }
   }
@@ -42,7 +42,7 @@ export const make = <A, I>(schema: Schema.Schema<A, I, never> | undefined, codec
   return {
     id: codec.id,
     encode: (value) => guard("encode", codec.id, () => codec.encode(encodeValue(value))),
-    decode: (bytes) => guard("decode", codec.id, () => decodeValue(codec.decode(bytes))),
+    decode: (buffer, start, end) => guard("decode", codec.id, () => decodeValue(codec.decode(buffer.subarray(start, end)))),
     borrowsBytes: false
   }
 }

@@ -23,6 +23,13 @@ export class SegmentReader {
    * a complete one. It also bounds how far the buffer grows for one frame.
    */
   limit = Number.POSITIVE_INFINITY
+  /**
+   * Set when views of the buffer were handed out: the next refill then reads into a new buffer,
+   * so the bytes under the views are never overwritten.
+   */
+  lent = false
+  /** Size of the buffers reads go into; it grows to hold the largest frame met. */
+  private capacity: number
 
   constructor(
     readonly file: FileSystem.File,
@@ -34,7 +41,8 @@ export class SegmentReader {
     bufferSize = DEFAULT_READ_BUFFER
   ) {
     this.cursor = new FrameCursor(seed, maxPayload)
-    this.buffer = new Uint8Array(bufferSize)
+    this.capacity = bufferSize
+    this.buffer = new Uint8Array(0)
     this.bufferOffset = start
     this.cursor.reset(this.buffer, 0, 0, expectedSequence)
   }
@@ -60,15 +68,7 @@ export class SegmentReader {
       const readFrom = this.bufferOffset + cursor.end
       const room = this.limit - readFrom
       if (room <= 0) return Effect.succeed(false)
-      let target = this.buffer
-      // Grow when one frame needs more room, or when undecoded bytes (a batch held back whole)
-      // fill more than half the buffer, so every refill reads at least as much as it keeps.
-      const needed = Math.max(this.pendingFrameSize(keep), keep * 2)
-      if (needed > target.length) {
-        let size = target.length * 2
-        while (size < needed) size *= 2
-        target = new Uint8Array(size)
-      }
+      const target = this.target(keep, room)
       if (target === cursor.buffer) target.copyWithin(0, cursor.position, cursor.end)
       else target.set(cursor.buffer.subarray(cursor.position, cursor.end), 0)
       this.buffer = target
@@ -82,6 +82,24 @@ export class SegmentReader {
         })
       )
     })
+  }
+
+  /**
+   * The buffer the next read goes into, with `keep` undecoded bytes to carry over and `room` more
+   * readable. A lent buffer is never reused: its successor is new and no larger than what there is
+   * to read (the small reads of a tail stay small). Otherwise the buffer is reused unless it is too
+   * small. The capacity grows when one frame needs more room, or when undecoded bytes (a batch held
+   * back whole) fill more than half of it, so every refill reads at least as much as it keeps.
+   */
+  private target(keep: number, room: number): Uint8Array {
+    const needed = Math.max(this.pendingFrameSize(keep), keep * 2)
+    while (this.capacity < needed) this.capacity *= 2
+    const wanted = Math.min(this.capacity, keep + room)
+    if (this.lent) {
+      this.lent = false
+      return new Uint8Array(wanted)
+    }
+    return this.buffer.length < Math.max(needed, wanted) ? new Uint8Array(this.capacity) : this.buffer
   }
 
   /**
