@@ -150,6 +150,20 @@ describe("Wal: write path", () => {
       expect((yield* collect(reader.replay({ from: 1500 }))).map((e) => e.seq)).toEqual(expected)
     })))
 
+  it.scopedLive("Wal.reader gives back an unfinished batch that began several reads earlier", () =>
+    live(Effect.gen(function*() {
+      const directory = yield* tempDir
+      const wal = yield* Wal.make({ directory })
+      yield* wal.appendAll([bytesOf(1), bytesOf(2)])
+      yield* wal.appendAll(Array.from({ length: 1024 }, (_, i) => new Uint8Array(4096).fill(i % 251)))
+      // Cut the 4 MiB batch in its middle: a write in progress, many read buffers past its start.
+      const active = Path.join(directory, segmentFiles(directory).at(-1)!)
+      NodeFs.truncateSync(active, NodeFs.statSync(active).size - 2 * 1024 * 1024)
+      const reader = yield* Wal.reader({ directory })
+      const entries = yield* collect(reader.replay())
+      expect(entries.map((e) => new TextDecoder().decode(e.payload))).toEqual(["entry-1", "entry-2"])
+    })))
+
   it.scopedLive("raw payloads delivered by a tail stay intact while it reads on", () =>
     live(Effect.gen(function*() {
       const wal = yield* Wal.make({ directory: yield* tempDir, durability: Durability.none })

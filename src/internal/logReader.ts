@@ -36,6 +36,9 @@ export interface SegmentSource {
   readonly pin: (cursor: object, sequence: number | undefined) => void
 }
 
+/** Why `decodeBuffered` returned: a full chunk, a frame past `upTo`, a seal frame, or the cursor's stop. */
+type Stop = "full" | "passed" | "seal" | StopReason
+
 /** Entries per chunk at most. */
 const CHUNK_ENTRIES = 4096
 
@@ -54,6 +57,14 @@ export class LogCursor<A> {
   private finished: SegmentState | undefined
   /** The size of the open file when it was opened, for sources that know no committed size. */
   private readable = Number.POSITIVE_INFINITY
+  /**
+   * The atomic batch being decoded (entries are delivered only once its last frame is seen): file
+   * offset and sequence of its first frame (-1: none), and `out.length` and `nextSequence` before it.
+   */
+  private batchStart = -1
+  private batchSequence = 0
+  private batchOut = 0
+  private batchNext = 0
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -70,17 +81,20 @@ export class LogCursor<A> {
    * nothing more can be read now (the end of what is readable has been reached).
    */
   read(upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
-    return Effect.gen(this, function*() {
+    return Effect.suspend(() => {
       this.source.pin(this, this.nextSequence)
-      const out: Array<WalEntry<A>> = []
-      while (out.length === 0 && this.nextSequence <= upTo) {
-        const reader = yield* this.readerFor(this.nextSequence)
-        if (reader === undefined) break
-        const more = yield* this.decodeInto(reader, upTo, out)
-        if (!more && out.length === 0) break
-      }
-      return Chunk.unsafeFromArray(out)
+      return this.fill(upTo, [])
     })
+  }
+
+  /** Decodes into `out`, segment after segment, until it holds entries or nothing more can be read. */
+  private fill(upTo: number, out: Array<WalEntry<A>>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
+    if (out.length > 0 || this.nextSequence > upTo) return Effect.succeed(Chunk.unsafeFromArray(out))
+    return Effect.flatMap(this.readerFor(this.nextSequence), (reader) =>
+      reader === undefined
+        ? Effect.succeed(Chunk.unsafeFromArray(out))
+        : Effect.flatMap(this.decodeInto(reader, upTo, out), (more) =>
+          more ? this.fill(upTo, out) : Effect.succeed(Chunk.unsafeFromArray(out))))
   }
 
   /** Closes the cursor for good: its file and its pin. */
@@ -126,74 +140,116 @@ export class LogCursor<A> {
     upTo: number,
     out: Array<WalEntry<A>>
   ): Effect.Effect<boolean, ReadError> {
-    return Effect.gen(this, function*() {
+    return Effect.suspend(() => {
       const segment = this.segment!
-      const cursor = reader.cursor
       reader.limit = Math.min(this.source.limitOf(segment), this.readable)
-      // Entries of an atomic batch are held back until its last frame is seen: where it starts, the
-      // sequence its first frame carries, and the output length and next sequence before it.
-      let batchStart = -1
-      let batchOut = 0
-      let batchSequence = 0
-      let batchNext = 0
-      for (;;) {
-        const result = cursor.next()
-        if (result === "frame") {
-          if (cursor.kind === FrameKind.seal) {
-            this.finished = segment
-            yield* this.close()
-            return true
-          }
-          const sequence = cursor.sequence
-          if (sequence > upTo) {
-            cursor.position = cursor.frameStart
-            cursor.expectedSequence = sequence
-            return false
-          }
-          if (batchStart < 0 && !cursor.commits) {
-            batchStart = cursor.frameStart
-            batchOut = out.length
-            batchSequence = sequence
-            batchNext = this.nextSequence
-          }
-          if (sequence >= this.nextSequence) {
-            if (this.codec.borrowsBytes) reader.lent = true
-            out.push({
-              seq: sequence,
-              timestamp: cursor.timestamp,
-              kind: cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
-              payload: this.codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
-            })
-            this.nextSequence = sequence + 1
-          }
-          if (cursor.commits) {
-            batchStart = -1
-            if (out.length >= CHUNK_ENTRIES) return true
-          }
-          continue
-        }
-        if (batchStart >= 0) {
-          // Rewind to the start of the unfinished batch before reading more (or stopping).
-          cursor.position = batchStart
-          cursor.expectedSequence = batchSequence
-          out.length = batchOut
-          this.nextSequence = batchNext
-          batchStart = -1
-        }
-        if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
-        if (result === "end" && !segment.sealed) return false
-        if (result !== "end" && this.source.damageAtEnd(segment) === "end") return false
-        return yield* new WalCorruptionError({
-          file: segment.path,
-          offset: reader.position,
-          reason: result === "end"
-            ? "sealed segment ends without a seal frame"
-            : result === "incomplete"
-            ? "incomplete frame inside committed data"
-            : describe[result]
-        })
-      }
+      this.batchStart = -1
+      return this.decodeFrom(segment, reader, upTo, out)
     })
+  }
+
+  /** Decodes what is buffered, then refills and goes on until `decodeBuffered` stops for good. */
+  private decodeFrom(
+    segment: SegmentState,
+    reader: SegmentReader,
+    upTo: number,
+    out: Array<WalEntry<A>>
+  ): Effect.Effect<boolean, ReadError> {
+    const stop = this.decodeBuffered(reader, upTo, out)
+    switch (stop) {
+      case "full":
+        return Effect.succeed(true)
+      case "passed":
+        return Effect.succeed(false)
+      case "seal":
+        this.finished = segment
+        return Effect.as(this.close(), true)
+      case "end":
+      case "incomplete":
+        return Effect.flatMap(reader.refill(), (more) =>
+          more ? this.decodeFrom(segment, reader, upTo, out) : this.stopAt(segment, reader, stop, out))
+      default:
+        return this.stopAt(segment, reader, stop, out)
+    }
+  }
+
+  /**
+   * Ends decoding at a stop with nothing more to read: the end of what is readable (`false`), or
+   * corruption. An unfinished atomic batch is given back first.
+   */
+  private stopAt(
+    segment: SegmentState,
+    reader: SegmentReader,
+    stop: StopReason,
+    out: Array<WalEntry<A>>
+  ): Effect.Effect<boolean, WalCorruptionError> {
+    this.giveBackBatch(reader, out)
+    if (stop === "end" && !segment.sealed) return Effect.succeed(false)
+    if (stop !== "end" && this.source.damageAtEnd(segment) === "end") return Effect.succeed(false)
+    return Effect.fail(
+      new WalCorruptionError({
+        file: segment.path,
+        offset: reader.position,
+        reason: stop === "end"
+          ? "sealed segment ends without a seal frame"
+          : stop === "incomplete"
+          ? "incomplete frame inside committed data"
+          : describe[stop]
+      })
+    )
+  }
+
+  /**
+   * Decodes the frames in the reader's buffer into `out`, synchronously, until a chunk is full, a
+   * seal frame, a frame past `upTo` (left unread), or the cursor stops. An atomic batch may span
+   * refills: its entries stay in `out`, and `giveBackBatch` takes them out if it never completes.
+   */
+  private decodeBuffered(reader: SegmentReader, upTo: number, out: Array<WalEntry<A>>): Stop {
+    const cursor = reader.cursor
+    const codec = this.codec
+    for (;;) {
+      const result = cursor.next()
+      if (result !== "frame") return result
+      if (cursor.kind === FrameKind.seal) return "seal"
+      const sequence = cursor.sequence
+      if (sequence > upTo) {
+        cursor.position = cursor.frameStart
+        cursor.expectedSequence = sequence
+        return "passed"
+      }
+      if (this.batchStart < 0 && !cursor.commits) this.beginBatch(reader, out)
+      if (sequence >= this.nextSequence) {
+        if (codec.borrowsBytes) reader.lent = true
+        out.push({
+          seq: sequence,
+          timestamp: cursor.timestamp,
+          kind: cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
+          payload: codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
+        })
+        this.nextSequence = sequence + 1
+      }
+      if (cursor.commits) {
+        this.batchStart = -1
+        if (out.length >= CHUNK_ENTRIES) return "full"
+      }
+    }
+  }
+
+  /** Remembers where the atomic batch whose first frame was just decoded starts. */
+  private beginBatch(reader: SegmentReader, out: Array<WalEntry<A>>): void {
+    this.batchStart = reader.frameOffset
+    this.batchSequence = reader.cursor.sequence
+    this.batchOut = out.length
+    this.batchNext = this.nextSequence
+  }
+
+  /** Takes the entries of an unfinished atomic batch back out of `out` and rewinds to its start. */
+  private giveBackBatch(reader: SegmentReader, out: Array<WalEntry<A>>): void {
+    if (this.batchStart < 0) return
+    reader.rewind(this.batchStart, this.batchSequence)
+    out.length = this.batchOut
+    this.nextSequence = this.batchNext
+    this.batchStart = -1
   }
 }
 

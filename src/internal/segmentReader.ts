@@ -52,6 +52,25 @@ export class SegmentReader {
     return this.bufferOffset + this.cursor.position
   }
 
+  /** File offset of the last frame the cursor returned. */
+  get frameOffset(): number {
+    return this.bufferOffset + this.cursor.frameStart
+  }
+
+  /**
+   * Moves the cursor back to the frame at file offset `offset` (at or before the cursor), which
+   * carries `expectedSequence`. Bytes no longer in the buffer are read again by the next refill.
+   */
+  rewind(offset: number, expectedSequence: number): void {
+    const cursor = this.cursor
+    if (offset >= this.bufferOffset) cursor.position = offset - this.bufferOffset
+    else {
+      this.bufferOffset = offset
+      cursor.reset(cursor.buffer, 0, 0, expectedSequence)
+    }
+    cursor.expectedSequence = expectedSequence
+  }
+
   /** The bytes under the cursor's buffer (valid until the next refill). */
   get bytes(): Uint8Array {
     return this.cursor.buffer
@@ -88,11 +107,10 @@ export class SegmentReader {
    * The buffer the next read goes into, with `keep` undecoded bytes to carry over and `room` more
    * readable. A lent buffer is never reused: its successor is new and no larger than what there is
    * to read (the small reads of a tail stay small). Otherwise the buffer is reused unless it is too
-   * small. The capacity grows when one frame needs more room, or when undecoded bytes (a batch held
-   * back whole) fill more than half of it, so every refill reads at least as much as it keeps.
+   * small. The capacity grows when one frame needs more room.
    */
   private target(keep: number, room: number): Uint8Array {
-    const needed = Math.max(this.pendingFrameSize(keep), keep * 2)
+    const needed = this.pendingFrameSize(keep)
     while (this.capacity < needed) this.capacity *= 2
     const wanted = Math.min(this.capacity, keep + room)
     if (this.lent) {
