@@ -1,6 +1,6 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
+import { Cause, Chunk, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -501,6 +501,19 @@ describe("Wal: tail", () => {
       yield* wal.append(bytesOf(300))
       expect(after.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => i + 250))
       expect((yield* Fiber.join(tailAfter)).map((e) => e.seq)).toEqual(Array.from({ length: 52 }, (_, i) => i + 250))
+    })))
+
+  it.scopedLive("chunks of large entries are cut at about 1 MiB, at atomic batch boundaries", () =>
+    live(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: yield* tempDir })
+      const entry = 64 * 1024
+      for (let b = 0; b < 10; b++) yield* wal.appendAll(Array.from({ length: 10 }, () => new Uint8Array(entry).fill(b)))
+      const chunks = Chunk.toArray(yield* Stream.runCollect(Stream.chunks(wal.replay())))
+      // Each batch is 640 KiB: a chunk closes at the first batch end past 1 MiB, so it holds two.
+      expect(chunks.map((c) => c.length)).toEqual([20, 20, 20, 20, 20])
+      expect(chunks.flatMap((c) => Chunk.toArray(c).map((e) => e.payload[0]))).toEqual(
+        Array.from({ length: 100 }, (_, i) => Math.floor(i / 10))
+      )
     })))
 
   it.scopedLive("a tail ends when the WAL closes, after delivering everything committed", () =>

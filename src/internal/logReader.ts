@@ -42,6 +42,12 @@ type Stop = "full" | "passed" | "seal" | StopReason
 /** Entries per chunk at most. */
 const CHUNK_ENTRIES = 4096
 
+/**
+ * Payload bytes per chunk, reached at the end of an atomic batch: a consumer holding a chunk of
+ * large entries keeps about this much alive, not CHUNK_ENTRIES entries' worth.
+ */
+const CHUNK_BYTES = 1024 * 1024
+
 const describe: Record<Exclude<StopReason, "end" | "incomplete">, string> = {
   "checksum": "checksum mismatch",
   "bad-length": "frame length over the maximum",
@@ -65,6 +71,9 @@ export class LogCursor<A> {
   private batchSequence = 0
   private batchOut = 0
   private batchNext = 0
+  private batchBytes = 0
+  /** Payload bytes in the chunk being filled. */
+  private chunkBytes = 0
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -83,6 +92,7 @@ export class LogCursor<A> {
   read(upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
     return Effect.suspend(() => {
       this.source.pin(this, this.nextSequence)
+      this.chunkBytes = 0
       return this.fill(upTo, [])
     })
   }
@@ -227,10 +237,11 @@ export class LogCursor<A> {
           payload: codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
         })
         this.nextSequence = sequence + 1
+        this.chunkBytes += cursor.payloadEnd - cursor.payloadStart
       }
       if (cursor.commits) {
         this.batchStart = -1
-        if (out.length >= CHUNK_ENTRIES) return "full"
+        if (out.length >= CHUNK_ENTRIES || this.chunkBytes >= CHUNK_BYTES) return "full"
       }
     }
   }
@@ -241,6 +252,7 @@ export class LogCursor<A> {
     this.batchSequence = reader.cursor.sequence
     this.batchOut = out.length
     this.batchNext = this.nextSequence
+    this.batchBytes = this.chunkBytes
   }
 
   /** Takes the entries of an unfinished atomic batch back out of `out` and rewinds to its start. */
@@ -249,6 +261,7 @@ export class LogCursor<A> {
     reader.rewind(this.batchStart, this.batchSequence)
     out.length = this.batchOut
     this.nextSequence = this.batchNext
+    this.chunkBytes = this.batchBytes
     this.batchStart = -1
   }
 }
