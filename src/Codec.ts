@@ -94,7 +94,9 @@ export const msgpack: Service = {
 
 /**
  * Raw bytes written as they are (id `"bytes"`): the codec of a WAL opened without a schema. The
- * value must be a `Uint8Array`; decoding returns a copy the caller owns.
+ * value must be a `Uint8Array`. Decoding returns a copy the caller owns. A WAL without a schema
+ * skips that copy: its payloads are views of read buffers the WAL never reads into again, so the
+ * caller owns them too (a payload kept alive keeps its read buffer, at most 256 KiB, alive).
  *
  * @since 0.1.0
  */

@@ -32,6 +32,7 @@ import type {
 /**
  * One entry of the log. `seq` starts at 1 and is contiguous; `timestamp` is milliseconds from a
  * hybrid logical clock (Effect's `Clock`, never decreasing even when the wall clock steps back).
+ * The payload belongs to the caller: the WAL never writes into it after handing it out.
  *
  * @since 0.1.0
  */
