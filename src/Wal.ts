@@ -278,7 +278,9 @@ export interface Wal<A> extends WalReader<A> {
   readonly append: (payload: A) => Effect.Effect<number, AppendError>
   /**
    * Appends entries as one atomic batch: after a crash either all of them are in the log or none.
-   * Returns their sequence numbers. An empty batch returns an empty array at once.
+   * Returns their sequence numbers. An empty batch returns an empty array at once. The payloads
+   * (and, without a schema, the array itself) are written as they are when the batch is served:
+   * do not change them before the append completes.
    */
   readonly appendAll: (payloads: Iterable<A>) => Effect.Effect<ReadonlyArray<number>, AppendError>
   /**

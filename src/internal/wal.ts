@@ -212,29 +212,45 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const batchRoom = config.segmentBytes - HEADER_SIZE - SEAL_FRAME_SIZE
 
+    /**
+     * The payloads of an `appendAll` and their framed size. Raw payloads in an array are checked and
+     * borrowed as they are (the array and its bytes belong to the WAL until the append completes);
+     * anything else is encoded into a new array. Throws WalCodecError or WalEntryTooLargeError.
+     */
+    const encodeAll = (values: Iterable<A>): { readonly payloads: ReadonlyArray<Uint8Array>; readonly bytes: number } => {
+      let bytes = 0
+      if (Array.isArray(values)) {
+        const count = values.length
+        if (payload.borrowsBytes) {
+          for (let i = 0; i < count; i++) bytes += encode(values[i]).length
+          return { payloads: values as ReadonlyArray<Uint8Array>, bytes: bytes + FRAME_HEADER_SIZE * count }
+        }
+        const payloads = new Array<Uint8Array>(count)
+        for (let i = 0; i < count; i++) {
+          const encoded = encode(values[i])
+          payloads[i] = encoded
+          bytes += encoded.length
+        }
+        return { payloads, bytes: bytes + FRAME_HEADER_SIZE * count }
+      }
+      const payloads: Array<Uint8Array> = []
+      for (const value of values) {
+        const encoded = encode(value)
+        payloads.push(encoded)
+        bytes += encoded.length
+      }
+      return { payloads, bytes: bytes + FRAME_HEADER_SIZE * payloads.length }
+    }
+
     const appendAll = (values: Iterable<A>): Effect.Effect<ReadonlyArray<number>, AppendError> =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<number>, AppendError> => {
-        const payloads: Array<Uint8Array> = []
-        let bytes = 0
+        let encoded: { readonly payloads: ReadonlyArray<Uint8Array>; readonly bytes: number }
         try {
-          if (Array.isArray(values)) {
-            const count = values.length
-            for (let i = 0; i < count; i++) {
-              const encoded = encode(values[i])
-              payloads.push(encoded)
-              bytes += encoded.length
-            }
-          } else {
-            for (const value of values) {
-              const encoded = encode(value)
-              payloads.push(encoded)
-              bytes += encoded.length
-            }
-          }
-          bytes += FRAME_HEADER_SIZE * payloads.length
+          encoded = encodeAll(values)
         } catch (error) {
           return Effect.fail(error as WalCodecError | WalEntryTooLargeError)
         }
+        const { bytes, payloads } = encoded
         if (payloads.length === 0) return Effect.succeed([])
         if (bytes > batchRoom) return Effect.fail(new WalEntryTooLargeError({ size: bytes, limit: batchRoom }))
         return Effect.map(
