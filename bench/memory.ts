@@ -24,24 +24,7 @@
  */
 import { spawnSync } from "node:child_process"
 import * as NFS from "node:fs"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
-
-/** The part of esbuild's API used here (esbuild comes with tsx; loaded by name so typechecking never needs it). */
-interface Esbuild {
-  build(options: {
-    readonly stdin: { readonly contents: string; readonly resolveDir: string; readonly sourcefile: string; readonly loader: "ts" }
-    readonly bundle: true
-    readonly platform: "node"
-    readonly format: "esm"
-    readonly target: string
-    readonly packages: "external"
-    readonly outfile: string
-    readonly logLevel: "warning"
-  }): Promise<unknown>
-}
-
-const here = Path.dirname(fileURLToPath(import.meta.url))
+import { compile } from "./lib/compile.js"
 
 const inProcess = async (): Promise<void> => {
   const { main } = await import("./lib/memoryWorkload.js")
@@ -49,28 +32,8 @@ const inProcess = async (): Promise<void> => {
 }
 
 const compiled = async (): Promise<number> => {
-  const esbuildName = "esbuild"
-  const esbuild = (await import(esbuildName)) as Esbuild
-  // Under the repository's node_modules, so Node resolves the external dependencies from there.
-  const outDir = Path.join(here, "..", "node_modules", ".cache", "effect-wal-bench")
-  NFS.mkdirSync(outDir, { recursive: true })
-  const outfile = Path.join(outDir, `memory-${process.pid}.mjs`)
+  const outfile = await compile(`import { main } from "./lib/memoryWorkload.ts"\nawait main("node, compiled with esbuild")\n`, "memory")
   try {
-    await esbuild.build({
-      stdin: {
-        contents: `import { main } from "./lib/memoryWorkload.ts"\nawait main("node, compiled with esbuild")\n`,
-        resolveDir: here,
-        sourcefile: "memory-entry.ts",
-        loader: "ts"
-      },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: `node${process.versions.node.split(".")[0]}`,
-      packages: "external",
-      outfile,
-      logLevel: "warning"
-    })
     const child = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], { stdio: "inherit" })
     if (child.error !== undefined) throw child.error
     return child.status ?? 1

@@ -2,8 +2,8 @@
  * Runs every workload, each in its own process, and prints the tables with the machine, Node and
  * filesystem they were measured on. `npm run bench` from the repository root installs the peers
  * (bench/package.json) first. Data goes under the OS temp directory and is removed afterwards.
- * Every workload runs under tsx except the memory one, whose measured process runs the code
- * compiled, with plain `node`, as a production application would (see memory.ts).
+ * Every workload runs compiled (esbuild, see lib/compile.ts) under plain `node`, as a production
+ * application would; a single script can still be run from its sources with `npx tsx bench/<script>`.
  *
  *   npx tsx bench/run.ts [--quick] [--only W1,W2,...]
  */
@@ -12,6 +12,7 @@ import * as NFS from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { compile } from "./lib/compile.js"
 import { environment, fmt, median, RESULT_PREFIX } from "./lib/harness.js"
 import type { MemorySample } from "./lib/memoryWorkload.js"
 
@@ -52,12 +53,15 @@ for (const job of jobs) {
   const runs = job.name === "memory" && !quick ? 3 : 1
   for (let run = 0; run < runs; run++) {
     console.error(`> ${job.script} ${job.args.join(" ")}`)
-    const child = spawnSync(process.execPath, ["--import", "tsx", Path.join(here, job.script), ...job.args], {
-      cwd: Path.dirname(here),
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      maxBuffer: 64 * 1024 * 1024
-    })
+    // The memory launcher compiles its own workload (so it can measure the child alone); every
+    // other workload is compiled here and run by plain node, as an application would run.
+    const compiled = job.name === "memory" ? undefined : await compile(`import "./${job.script}"\n`, job.name)
+    const child = spawnSync(
+      process.execPath,
+      [...(compiled === undefined ? ["--import", "tsx", Path.join(here, job.script)] : [compiled]), ...job.args],
+      { cwd: Path.dirname(here), encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 }
+    )
+    if (compiled !== undefined) NFS.rmSync(compiled, { force: true })
     for (const line of child.stdout.split("\n")) {
       if (line.startsWith(RESULT_PREFIX)) {
         const parsed = JSON.parse(line.slice(RESULT_PREFIX.length))
