@@ -76,7 +76,7 @@ export class RequestQueue {
   /** Takes every queued request, freeing their entry slots; their bytes stay held until `release`. */
   takeAll(): Array<Request> {
     const items = this.items
-    if (items.length === 0) return items
+    if (items.length === 0) return []
     this.items = []
     this.room.notify()
     return items

@@ -159,6 +159,8 @@ export const make = <A, I>(options: Options<A, I>) =>
         yield* Scope.close(writerScope, Exit.void)
         state.closed = true
         state.committedSignal.notify()
+        // Producers still waiting for room wake, see the WAL closing and fail with WalClosedError.
+        queue.room.notify()
         pressure.close()
       })
     )
