@@ -20,7 +20,7 @@ import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import { checkContiguous, checkHeader, listDirectory, readSegmentStart, removeTornCreation } from "./recovery.js"
+import { checkContiguous, checkHeader, listDirectory, misplacedStart, readSegmentStart, removeTornCreation, splitAtReclaimPoint } from "./recovery.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -207,11 +207,12 @@ const recoverReplica = (
   Effect.gen(function*() {
     const everything = yield* listDirectory(fs, directory)
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
-    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
-    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
+    const split = splitAtReclaimPoint(everything, reclaimPoint)
+    const listing = split.listing
     const head = listing.segments[0]
-    if (head !== undefined && (head.index !== floor || Option.exists(reclaimPoint, (p) => p.firstSequence !== head.firstSequence))) {
-      return yield* corruption(Path.join(directory, head.name), 0, `the replica should start at segment ${floor}`)
+    const misplaced = misplacedStart(split, reclaimPoint)
+    if (Option.isSome(misplaced)) {
+      return yield* corruption(Path.join(directory, misplaced.value.name), 0, `the replica should start at segment ${split.floor}`)
     }
     yield* checkContiguous(directory, listing)
     const replica: Replica = { walId: undefined, codecId: undefined, seed: 0, reclaimPoint, last: undefined }

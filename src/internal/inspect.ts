@@ -26,7 +26,7 @@ import { open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
 import * as Payload from "./payload.js"
-import { checkHeader, listDirectory, type Listing, readHeader, type SegmentState } from "./recovery.js"
+import { checkHeader, listDirectory, type Listing, misplacedStart, readHeader, type SegmentState, splitAtReclaimPoint } from "./recovery.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -245,9 +245,9 @@ const scanLog = (
       return Effect.map(fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path))), (info) => Number(info.size))
     }
     // Segments below the reclaim point were reclaimed on purpose and wait to be removed.
-    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
+    const split = splitAtReclaimPoint(everything, reclaimPoint)
     const archived: Array<ScannedSegment> = []
-    for (const entry of everything.segments.filter((s) => s.index < floor)) {
+    for (const entry of split.reclaimed) {
       archived.push({
         index: entry.index,
         name: entry.name,
@@ -261,19 +261,12 @@ const scanLog = (
         committedEnd: 0
       })
     }
-    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
-    const head = listing.segments[0]
-    if (head === undefined) {
+    const listing = split.listing
+    const misplaced = misplacedStart(split, reclaimPoint)
+    if (listing.segments.length === 0) {
       problems.push(corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing"))
-    } else if (head.index !== floor || Option.exists(reclaimPoint, (point) => point.firstSequence !== head.firstSequence)) {
-      problems.push(corruption(
-        Path.join(directory, head.name),
-        0,
-        Option.match(reclaimPoint, {
-          onNone: () => `the log starts at segment ${head.index}: segments from ${floor} are missing and were never reclaimed`,
-          onSome: (point) => `the log should start at segment ${floor} (sequence ${point.firstSequence}), the reclaim point`
-        })
-      ))
+    } else if (Option.isSome(misplaced)) {
+      problems.push(corruption(Path.join(directory, misplaced.value.name), 0, misplaced.value.reason))
     }
     const sizes: Array<number> = []
     for (const entry of listing.segments) sizes.push(yield* sizeOf(entry.name))
@@ -629,8 +622,7 @@ const entrySource = (
   Effect.gen(function*() {
     const everything = yield* listDirectory(fs, directory)
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
-    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
-    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
+    const { listing } = splitAtReclaimPoint(everything, reclaimPoint)
     if (listing.segments.length === 0) return yield* notAWal(directory)
     let largest = 0
     const segments: Array<SegmentState> = []

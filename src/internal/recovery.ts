@@ -16,7 +16,7 @@ import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/he
 import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire, LOCK_FILE } from "./lock.js"
-import { readReclaimPoint, RECLAIM_FILE } from "./reclaim.js"
+import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** What the WAL knows of one segment. The writer updates the active one in place. */
@@ -81,6 +81,49 @@ export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Eff
       return { segments, ignored, creating }
     })
   )
+
+/** A listing split at the reclaim point: the segments kept, from `floor` on, and those below it. */
+export interface SplitListing {
+  /** Index of the first segment kept: the reclaim point's, or 1 without one. */
+  readonly floor: number
+  /** The segments kept, with the listing's other files. */
+  readonly listing: Listing
+  /** Segments below the reclaim point: reclaimed on purpose, waiting to be removed. */
+  readonly reclaimed: Listing["segments"]
+}
+
+/** Splits a listing at the reclaim point (none: nothing was ever reclaimed). */
+export const splitAtReclaimPoint = (everything: Listing, reclaimPoint: Option.Option<ReclaimPoint>): SplitListing => {
+  const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
+  return {
+    floor,
+    listing: { ...everything, segments: everything.segments.filter((s) => s.index >= floor) },
+    reclaimed: everything.segments.filter((s) => s.index < floor)
+  }
+}
+
+/**
+ * Why the first segment kept is not where the log must start (at the reclaim point, or at
+ * segment 1 without one): the segment's name and the reason. None when it is, or when no
+ * segment is kept.
+ */
+export const misplacedStart = (
+  split: SplitListing,
+  reclaimPoint: Option.Option<ReclaimPoint>
+): Option.Option<{ readonly name: string; readonly reason: string }> => {
+  const head = split.listing.segments[0]
+  if (head === undefined) return Option.none()
+  if (head.index === split.floor && !Option.exists(reclaimPoint, (point) => point.firstSequence !== head.firstSequence)) {
+    return Option.none()
+  }
+  return Option.some({
+    name: head.name,
+    reason: Option.match(reclaimPoint, {
+      onNone: () => `the log starts at segment ${head.index}: segments from ${split.floor} are missing and were never reclaimed`,
+      onSome: (point) => `the log should start at segment ${split.floor} (sequence ${point.firstSequence}), the reclaim point`
+    })
+  })
+}
 
 /** Fails when the segment indexes of a listing are not contiguous. */
 export const checkContiguous = (directory: string, listing: Listing): Effect.Effect<void, WalCorruptionError> => {
@@ -428,9 +471,9 @@ export const recover = (
     const lock = yield* acquire(fs, directory)
     const everything = yield* listDirectory(fs, directory)
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
-    const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
-    const listing = { ...everything, segments: everything.segments.filter((s) => s.index >= floor) }
-    const leftover = everything.segments.filter((s) => s.index < floor).map((s): SegmentState => ({
+    const split = splitAtReclaimPoint(everything, reclaimPoint)
+    const listing = split.listing
+    const leftover = split.reclaimed.map((s): SegmentState => ({
       index: s.index,
       firstSequence: s.firstSequence,
       name: s.name,
@@ -440,17 +483,9 @@ export const recover = (
       sealed: true,
       archived: true
     }))
-    const head = listing.segments[0]
-    if (head !== undefined && (head.index !== floor || Option.exists(reclaimPoint, (p) => p.firstSequence !== head.firstSequence))) {
-      return yield* corruption(
-        Path.join(directory, head.name),
-        0,
-        Option.isSome(reclaimPoint)
-          ? `the log should start at segment ${floor} (sequence ${reclaimPoint.value.firstSequence}), the reclaim point`
-          : `the log starts at segment ${head.index}: segments from ${floor} are missing and were never reclaimed`
-      )
-    }
-    if (head === undefined && Option.isSome(reclaimPoint)) {
+    const misplaced = misplacedStart(split, reclaimPoint)
+    if (Option.isSome(misplaced)) return yield* corruption(Path.join(directory, misplaced.value.name), 0, misplaced.value.reason)
+    if (listing.segments.length === 0 && Option.isSome(reclaimPoint)) {
       return yield* corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing")
     }
     yield* checkContiguous(directory, listing)
