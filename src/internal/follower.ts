@@ -15,7 +15,7 @@ import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { crc32c } from "./format/crc32c.js"
-import { decodeSealPayload, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
+import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, writeAll } from "./io.js"
@@ -103,20 +103,9 @@ class SegmentProgress {
   }
 }
 
-const describeStop = (reason: Exclude<StopReason, "end">): string => {
-  switch (reason) {
-    case "incomplete":
-      return "incomplete frame"
-    case "checksum":
-      return "checksum mismatch"
-    case "bad-length":
-      return "frame length over maxEntryBytes"
-    case "bad-frame":
-      return "invalid frame fields"
-    case "out-of-order":
-      return "sequence out of order"
-  }
-}
+/** The format's descriptions, except that the follower's length limit is its `maxEntryBytes`. */
+const describeFollowerStop = (reason: Exclude<StopReason, "end">): string =>
+  reason === "bad-length" ? "frame length over maxEntryBytes" : describeStop[reason]
 
 const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
 
@@ -186,7 +175,7 @@ const scanSegment = (
       return Option.none()
     }
     const damageAt = stop === "end" ? progress.committedEnd : reader.position
-    const reason = stop === "end" ? "atomic batch without its last frame" : describeStop(stop)
+    const reason = stop === "end" ? "atomic batch without its last frame" : describeFollowerStop(stop)
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
     const rest = yield* readAt(file, damageAt, size - damageAt, path)
     const proof = findDurableFrameAfter(rest, 1, rest.length, seed, FORMAT_MAX_PAYLOAD, damageAt)
@@ -484,7 +473,7 @@ export const follow = <E, R>(
           const result = cursor.next()
           if (result === "end") break
           const at = progress.end + cursor.position
-          if (result !== "frame") return yield* corruption(last.path, at, `${where} refused: ${describeStop(result)}`)
+          if (result !== "frame") return yield* corruption(last.path, at, `${where} refused: ${describeFollowerStop(result)}`)
           const frameAt = progress.end + cursor.frameStart
           const refused = next.accept(cursor, frameAt) ??
             (cursor.durableOffset > frameAt || cursor.durableOffset < HEADER_SIZE ? "durable offset outside the segment before the frame" : undefined)

@@ -20,7 +20,7 @@ import {
 } from "../WalError.js"
 import { readU64 } from "./format/bytes.js"
 import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
-import { decodeSealPayload, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
+import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
@@ -105,14 +105,6 @@ interface WalkInput {
   readonly progress: (offset: number) => Effect.Effect<void>
 }
 
-const stopReasons: Record<Exclude<StopReason, "end">, string> = {
-  "incomplete": "incomplete frame",
-  "checksum": "checksum mismatch",
-  "bad-length": "frame length over the maximum",
-  "bad-frame": "invalid frame fields",
-  "out-of-order": "sequence out of order"
-}
-
 /** The largest payload a frame of a segment of `size` bytes can carry. */
 const maxPayloadOf = (size: number): number => Math.max(0, size - HEADER_SIZE - FRAME_HEADER_SIZE)
 
@@ -183,7 +175,7 @@ const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
       return done(Option.some(
         result === "end"
           ? { offset: committedEnd, reason: "atomic batch without its last frame", structural: false }
-          : { offset: reader.position, reason: stopReasons[result], structural: false }
+          : { offset: reader.position, reason: describeStop[result], structural: false }
       ))
     }
   })

@@ -9,7 +9,7 @@ import { Chunk, Effect, Exit, Option, Scope } from "effect"
 import type { ReadError, WalEntry } from "../Wal.js"
 import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
 import { FrameKind, HEADER_SIZE } from "./format/constants.js"
-import type { StopReason } from "./format/frame.js"
+import { describeStop, type StopReason } from "./format/frame.js"
 import { open, sizeOf } from "./io.js"
 import type { PayloadCodec } from "./payload.js"
 import type { SegmentState } from "./recovery.js"
@@ -47,13 +47,6 @@ const CHUNK_ENTRIES = 4096
  * large entries keeps about this much alive, not CHUNK_ENTRIES entries' worth.
  */
 const CHUNK_BYTES = 1024 * 1024
-
-const describe: Record<Exclude<StopReason, "end" | "incomplete">, string> = {
-  "checksum": "checksum mismatch",
-  "bad-length": "frame length over the maximum",
-  "bad-frame": "invalid frame fields",
-  "out-of-order": "sequence out of order"
-}
 
 /** A position in the log that reads forward, one chunk of entries at a time. */
 export class LogCursor<A> {
@@ -204,7 +197,7 @@ export class LogCursor<A> {
           ? "sealed segment ends without a seal frame"
           : stop === "incomplete"
           ? "incomplete frame inside committed data"
-          : describe[stop]
+          : describeStop[stop]
       })
     )
   }

@@ -11,7 +11,7 @@ import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError,
 import type { ResolvedConfig } from "./config.js"
 import { readU64, viewOf } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
-import { decodeSealPayload, findDurableFrameAfter, frameSeed, FrameCursor } from "./format/frame.js"
+import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, FrameCursor, type StopReason } from "./format/frame.js"
 import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
@@ -295,23 +295,6 @@ interface ScanInput {
 
 const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
 
-const describeStop = (reason: string): string => {
-  switch (reason) {
-    case "incomplete":
-      return "incomplete frame"
-    case "checksum":
-      return "checksum mismatch"
-    case "bad-length":
-      return "frame length over the maximum"
-    case "bad-frame":
-      return "invalid frame fields"
-    case "out-of-order":
-      return "sequence out of order"
-    default:
-      return reason
-  }
-}
-
 /**
  * Verifies every frame of a segment. Damage in a segment that is not the last is corruption. At
  * the end of the last segment, damage is a torn tail unless a later frame proves the damaged bytes
@@ -332,7 +315,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
     let entries = 0
     let frames = 0
     let sealed = false
-    let stop: string
+    let stop: StopReason
     for (;;) {
       const result = cursor.next()
       if (result === "frame") {
@@ -378,7 +361,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
       return { ...scan, torn: Option.none() }
     }
     const damageAt = stop === "end" ? committedEnd : reader.position
-    const reason = stop === "end" ? "atomic batch without its last frame" : describeStop(stop)
+    const reason = stop === "end" ? "atomic batch without its last frame" : describeStop[stop]
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
     const rest = yield* readAt(file, damageAt, size - damageAt, path)
     const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, FORMAT_MAX_PAYLOAD, damageAt)

@@ -32,6 +32,15 @@ export type StopReason =
   | "bad-frame"
   | "out-of-order"
 
+/** What each stop on a bad frame means, as error messages and reports name it. */
+export const describeStop: Record<Exclude<StopReason, "end">, string> = {
+  "incomplete": "incomplete frame",
+  "checksum": "checksum mismatch",
+  "bad-length": "frame length over the maximum",
+  "bad-frame": "invalid frame fields",
+  "out-of-order": "sequence out of order"
+}
+
 /** Walks frames in `buffer[position, end)`. After `next()` returns `"frame"`, the fields describe it. */
 export class FrameCursor {
   buffer: Uint8Array = new Uint8Array(0)
