@@ -56,16 +56,23 @@ export class Codec extends Context.Tag("effect-wal/Codec")<Codec, Service>() {}
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder("utf-8", { fatal: true })
 
+/** JSON.stringify writes NaN and the infinities as `null`: refuse them rather than lose them. */
+const refuseNonFinite = (_key: string, value: unknown): unknown => {
+  if (typeof value === "number" && !Number.isFinite(value)) throw new TypeError(`JSON cannot encode the number ${value}`)
+  return value
+}
+
 /**
  * JSON text in UTF-8 (id `"json"`). Values JSON cannot represent (`undefined`, functions, bigint,
- * cycles) fail to encode; schemas should encode them to JSON-safe values first.
+ * cycles, NaN and the infinities) fail to encode, so nothing is written that would not read back;
+ * schemas should encode them to JSON-safe values first.
  *
  * @since 0.1.0
  */
 export const json: Service = {
   id: "json",
   encode: (value) => {
-    const text = JSON.stringify(value)
+    const text = JSON.stringify(value, refuseNonFinite)
     if (text === undefined) throw new TypeError(`JSON cannot encode a value of type ${typeof value}`)
     return textEncoder.encode(text)
   },

@@ -25,7 +25,7 @@ class Order extends Schema.Class<Order>("Order")({
 }) {}
 
 const Event = Schema.Union(
-  Schema.TaggedStruct("Created", { id: Schema.String, at: Schema.DateFromNumber }),
+  Schema.TaggedStruct("Created", { id: Schema.String, at: Schema.DateFromNumber.pipe(Schema.validDate()) }),
   Schema.TaggedStruct("Renamed", { id: Schema.String, name: Schema.NonEmptyString, previous: Schema.NullOr(Schema.String) }),
   Schema.TaggedStruct("Deleted", { id: Schema.String, reason: Schema.optional(Schema.Literal("user", "admin")) })
 )
@@ -123,6 +123,14 @@ describe("msgpack", () => {
       const decoded = codec.decode(codec.encode([-0])) as Array<number>
       expect(Object.is(decoded[0], 0)).toBe(true)
     }
+  })
+
+  it("JSON refuses NaN and the infinities (an invalid Date encoded as a number) instead of writing null", () => {
+    for (const value of [NaN, Infinity, -Infinity]) {
+      expect(() => Codec.json.encode({ at: value })).toThrow(`JSON cannot encode the number ${value}`)
+    }
+    const invalidDate = Schema.encodeSync(Schema.DateFromNumber)(new Date(NaN))
+    expect(() => Codec.json.encode([invalidDate])).toThrow(TypeError)
   })
 
   it("is more compact than JSON for numeric data", () => {
