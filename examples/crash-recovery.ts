@@ -10,8 +10,8 @@
  * (the dead child's lock taken over, any torn tail cut) and checks that every acknowledged entry is
  * there with the payload that was acknowledged. Entries the child wrote but had not acknowledged
  * yet may or may not be there: their appends never returned, so nobody was promised anything.
- * Finally it simulates what a power cut can leave at the end of the file (a run of zeros where an
- * unsynced write was) and shows recovery cutting that torn tail.
+ * Finally it simulates what a power cut can leave at the end of the file (part of an unsynced
+ * write: bytes that do not form a valid frame) and shows recovery cutting that torn tail.
  *
  * Directory: a fresh temporary directory, removed at the end.
  *
@@ -133,11 +133,11 @@ const parent = Effect.gen(function*() {
   console.log(`every acknowledged entry recovered: ${missing.length === 0 && gapFree}`)
   if (missing.length > 0 || !gapFree) return yield* Effect.fail(new Error(`lost acknowledged entries: ${JSON.stringify(missing)}`))
 
-  // What a power cut can leave behind: the end of an unsynced write replaced by zeros.
+  // What a power cut can leave behind: part of an unsynced write, which is no valid frame.
   const active = Path.join(directory, NodeFs.readdirSync(directory).filter((name) => name.endsWith(".wal")).sort().at(-1)!)
-  NodeFs.appendFileSync(active, new Uint8Array(100))
+  NodeFs.appendFileSync(active, new Uint8Array(100).fill(0xa5))
   const afterPowerCut = yield* Effect.scoped(Effect.map(Wal.make({ directory, schema: Schema.String }), (wal) => wal.recovery))
-  console.log(`after 100 zero bytes at the end of the active segment: tornTail=${describeTorn(afterPowerCut)}`)
+  console.log(`after 100 bytes of a torn write at the end of the active segment: tornTail=${describeTorn(afterPowerCut)}`)
   console.log(`entries after the cut: ${afterPowerCut.lastSequence} (nothing acknowledged was lost)`)
 })
 

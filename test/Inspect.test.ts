@@ -198,6 +198,23 @@ describe("Inspect.verify", () => {
     expect(torn).toEqual(Option.getOrThrow((await reopen(dir)).recovery.tornTail))
   })
 
+  it("reads zeros after the last frame as free space, as recovery does", async () => {
+    const dir = await F.healthy(fresh())
+    const last = F.segmentPaths(dir).at(-1)!
+    NodeFs.appendFileSync(last, new Uint8Array(2000))
+    const free = await ok(Inspect.verify(dir))
+    expect(free.problems).toEqual([])
+    expect(Option.isNone(free.tornTail)).toBe(true)
+    expect(free.lastSequence).toBe(F.HEALTHY_LAST_SEQUENCE)
+    const torn = await F.tornTail(fresh())
+    const tornLast = F.segmentPaths(torn).at(-1)!
+    NodeFs.appendFileSync(tornLast, new Uint8Array(2000))
+    const report = await ok(Inspect.verify(torn))
+    expect(report.problems).toEqual([])
+    expect(Option.getOrThrow(report.tornTail)).toMatchObject({ file: tornLast, entries: 2, reason: "checksum mismatch" })
+    expect(Option.getOrThrow(report.tornTail)).toEqual(Option.getOrThrow((await reopen(torn)).recovery.tornTail))
+  })
+
   it("names the file and offset of the first corruption, or of every one with all", async () => {
     const dir = await F.corruptMiddle(fresh())
     const [first, second] = F.segmentPaths(dir)

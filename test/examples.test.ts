@@ -54,7 +54,7 @@ const expectations: Record<string, ReadonlyArray<RegExp>> = {
   "crash-recovery.ts": [
     /^recovery: lockTakenOver=pid \d+ on /m,
     /^every acknowledged entry recovered: true$/m,
-    /^after 100 zero bytes at the end of the active segment: tornTail=cut 100 bytes /m
+    /^after 100 bytes of a torn write at the end of the active segment: tornTail=cut 100 bytes /m
   ],
   "group-commit.ts": [/^strict +\d+ +\d+ +\d+ /m, /^grouped 2 ms +\d+/m, /^buffered 10 ms \/ 1 MiB +\d+/m, /^none +\d+ +\d+ +0 /m],
   "event-sourced-kv.ts": [/^rebuilt from the checkpoint matches the live state: true$/m]

@@ -16,6 +16,17 @@ export const tempDir = Effect.acquireRelease(
 /** Sorted segment file names of a WAL directory. */
 export const segmentFiles = (dir: string): Array<string> => NodeFs.readdirSync(dir).filter((n) => n.endsWith(".wal")).sort()
 
+/**
+ * The size of a segment file without the zeros its writer allocated ahead: where its last frame
+ * ends, provided that frame's payload does not end with a zero byte.
+ */
+export const writtenSize = (path: string): number => {
+  const bytes = NodeFs.readFileSync(path)
+  let end = bytes.length
+  while (end > 0 && bytes[end - 1] === 0) end--
+  return end
+}
+
 /** Collects a stream into an array. */
 export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
 

@@ -100,13 +100,94 @@ describe("recovery", () => {
       expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ bytes: 40, reason: "incomplete frame" })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.scopedLive("zeros at the tail (a torn append) are cut", () =>
+  it.scopedLive("the writer allocates the active segment ahead, and a clean close gives the space back", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      const frame = 32 + bytesOf(1).length
+      const frames = 128 + 3 * frame
+      yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory })
+        for (let i = 0; i < 3; i++) yield* wal.append(bytesOf(1))
+        // The first append allocated 1 MiB past its frame; the next two fitted in that space.
+        expect(NodeFs.statSync(fileAt(directory, -1)).size).toBe(128 + frame + 1024 * 1024)
+      }))
+      expect(NodeFs.statSync(fileAt(directory, -1)).size).toBe(frames)
+      // Never past the segment size.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory, segmentBytes: 4096 })
+        yield* wal.append(bytesOf(1))
+        expect(NodeFs.statSync(fileAt(directory, -1)).size).toBe(4096)
+      }))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("zeros after the last frame are free space: nothing is cut, and appends write over them", () =>
     Effect.gen(function*() {
       const directory = yield* written(3)
-      NodeFs.appendFileSync(fileAt(directory, -1), new Uint8Array(700))
-      const recovery = yield* Effect.scoped(Effect.map(Wal.make({ directory }), (wal) => wal.recovery))
-      expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ bytes: 700, reason: "checksum mismatch" })
-      expect(recovery.lastSequence).toBe(3)
+      const last = fileAt(directory, -1)
+      const size = NodeFs.statSync(last).size
+      NodeFs.appendFileSync(last, new Uint8Array(700))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory })
+        expect(Option.isNone(wal.recovery.tornTail)).toBe(true)
+        expect(wal.recovery.lastSequence).toBe(3)
+        expect(yield* wal.append(bytesOf(4))).toBe(4)
+      }))
+      expect(NodeFs.statSync(last).size).toBe(size + 32 + bytesOf(4).length)
+      const reopened = yield* Effect.scoped(Effect.flatMap(Wal.make({ directory }), (wal) => collect(wal.replay())))
+      expect(reopened.map((e) => new TextDecoder().decode(e.payload))).toEqual([1, 2, 3, 4].map((i) => new TextDecoder().decode(bytesOf(i))))
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("an unfinished atomic batch followed by zeros is cut as a torn tail, the zeros not counted", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(4, { batches: true })
+      const last = fileAt(directory, -1)
+      const frame = 32 + bytesOf(1003).length
+      const size = NodeFs.statSync(last).size
+      NodeFs.truncateSync(last, size - frame)
+      NodeFs.appendFileSync(last, new Uint8Array(3000))
+      const recovery = Either.getOrThrow(yield* open(directory))
+      expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ entries: 2, reason: "atomic batch without its last frame" })
+      expect(Option.getOrThrow(recovery.tornTail).bytes).toBe(size - frame - Option.getOrThrow(recovery.tornTail).offset)
+      expect(recovery.lastSequence).toBe(4)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("bytes that are not zeros after free space make a torn tail, or corruption when a durable frame follows", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(3)
+      const last = fileAt(directory, -1)
+      const size = NodeFs.statSync(last).size
+      NodeFs.appendFileSync(last, new Uint8Array(500))
+      NodeFs.appendFileSync(last, new Uint8Array(20).fill(7))
+      const torn = Either.getOrThrow(yield* open(directory))
+      expect(Option.getOrThrow(torn.tornTail)).toMatchObject({ offset: size, bytes: 520, entries: 0, reason: "checksum mismatch" })
+      expect(NodeFs.statSync(last).size).toBe(size)
+      // A frame written after the zeros were made durable proves they are damage, not free space.
+      const other = yield* written(6)
+      const otherLast = fileAt(other, -1)
+      const bytes = NodeFs.readFileSync(otherLast)
+      const fifth = bytes.length - (32 + bytesOf(6).length) - (32 + bytesOf(5).length)
+      bytes.fill(0, fifth, bytes.length - (32 + bytesOf(6).length))
+      NodeFs.writeFileSync(otherLast, bytes)
+      const refused = yield* open(other)
+      expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "WalCorruptionError", offset: fifth })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scopedLive("a sealed last segment followed by zeros is cut to its seal frame before the next segment starts", () =>
+    Effect.gen(function*() {
+      const directory = yield* written(40, { segmentBytes: 1024 })
+      const names = segmentFiles(directory)
+      expect(names.length).toBeGreaterThan(2)
+      // As a crash right after a rotation's seal, before the cut of the space after it was durable.
+      NodeFs.rmSync(Path.join(directory, names.at(-1)!))
+      const sealed = fileAt(directory, -1)
+      const size = NodeFs.statSync(sealed).size
+      NodeFs.appendFileSync(sealed, new Uint8Array(400))
+      const first = Either.getOrThrow(yield* open(directory))
+      expect(Option.isNone(first.tornTail)).toBe(true)
+      expect(NodeFs.statSync(sealed).size).toBe(size)
+      expect(segmentFiles(directory).length).toBe(names.length)
+      const second = Either.getOrThrow(yield* open(directory))
+      expect(second.lastSequence).toBe(first.lastSequence)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.scopedLive("recovery is idempotent: opening twice gives the same log", () =>

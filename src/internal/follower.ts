@@ -10,7 +10,7 @@ import * as Path from "node:path"
 import type * as Durability from "../Durability.js"
 import type { FollowOptions, FollowResult, ReplicaRecovery } from "../Follower.js"
 import type { ReplicationChunk, TornTail } from "../Wal.js"
-import { fromPlatformError, WalCorruptionError, WalFormatError, type WalError, type WalIOError } from "../WalError.js"
+import { WalCorruptionError, WalFormatError, type WalError, type WalIOError } from "../WalError.js"
 import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
@@ -18,7 +18,7 @@ import { crc32c } from "./format/crc32c.js"
 import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
-import { ensureDirectory, open, readAt, syncDirectory, syncFile, writeAll } from "./io.js"
+import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
 import { checkContiguous, checkHeader, listDirectory, misplacedStart, readSegmentStart, removeTornCreation, splitAtReclaimPoint } from "./recovery.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
@@ -246,7 +246,7 @@ const recoverReplica = (
           const file = yield* open(fs, path, "r+")
           // Cut the torn tail, durably, before anything is written after it: the cut bytes must
           // never reappear behind the frames that will follow.
-          yield* file.truncate(progress.committedEnd).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+          yield* truncate(file, progress.committedEnd, path)
           yield* syncFile(file, path)
         }))
         tornTail = torn

@@ -18,11 +18,11 @@ import {
   type WalIOError,
   type WalLockedError
 } from "../WalError.js"
-import { readU64 } from "./format/bytes.js"
+import { isZeros, readU64 } from "./format/bytes.js"
 import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
 import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
-import { open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
+import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
 import * as Payload from "./payload.js"
@@ -377,6 +377,19 @@ const scanLog = (
           if (Option.isNone(walk.stop)) break
           const stop = walk.stop.value
           const rest = yield* readAt(file, stop.offset, size - stop.offset, path)
+          if (isLast && !stop.structural && isZeros(rest)) {
+            // Space the writer allocated ahead and never wrote: the log ends here.
+            if (walk.pending > 0) {
+              tornTail = Option.some({
+                file: path,
+                offset: walk.committedEnd,
+                bytes: stop.offset - walk.committedEnd,
+                entries: walk.pending,
+                reason: "atomic batch without its last frame"
+              })
+            }
+            break
+          }
           if (isLast && !stop.structural) {
             const proof = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, stop.offset)
             if (proof < 0) {
@@ -792,7 +805,7 @@ export const repair = (
     if (cutAt > 0 && cutAt < damagedSize) {
       yield* Effect.scoped(Effect.gen(function*() {
         const file = yield* open(fs, damagedPath, "r+")
-        yield* file.truncate(cutAt).pipe(Effect.mapError(fromPlatformError("truncate", damagedPath)))
+        yield* truncate(file, cutAt, damagedPath)
         // The cut must be durable before anything is appended behind it.
         yield* syncFile(file, damagedPath)
       }))

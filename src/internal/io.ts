@@ -52,6 +52,10 @@ export const syncFile = (file: FileSystem.File, path: string): Effect.Effect<voi
 export const writeAll = (file: FileSystem.File, bytes: Uint8Array, path: string): Effect.Effect<void, WalIOError> =>
   file.writeAll(bytes).pipe(Effect.mapError(fromPlatformError("write", path)))
 
+/** Sets the size of an open file: cuts it, or extends it with zeros. */
+export const truncate = (file: FileSystem.File, size: number, path: string): Effect.Effect<void, WalIOError> =>
+  file.truncate(size).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+
 /**
  * fsync of a directory, which makes the names created, renamed or removed in it durable. Without
  * it a crash can lose a new segment's name even though its data was fsynced.

@@ -9,12 +9,12 @@ import * as Path from "node:path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
-import { readU64, viewOf } from "./format/bytes.js"
+import { isZeros, readU64, viewOf } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
 import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, FrameCursor, type StopReason } from "./format/frame.js"
 import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
-import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, writeAll } from "./io.js"
+import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE } from "./lock.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
@@ -355,6 +355,13 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
       stop = result
       break
     }
+    // Where the written bytes end: zeros from the stop to the end of the last segment are space
+    // the writer allocated ahead and never wrote, not damage.
+    let writtenEnd = size
+    if (stop !== "end" && isLast && isZeros(yield* readAt(file, reader.position, size - reader.position, path))) {
+      writtenEnd = reader.position
+      stop = "end"
+    }
     const scan = { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames }
     if (stop === "end" && pending === 0) {
       if (!isLast && !sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
@@ -363,7 +370,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
     const damageAt = stop === "end" ? committedEnd : reader.position
     const reason = stop === "end" ? "atomic batch without its last frame" : describeStop[stop]
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
-    const rest = yield* readAt(file, damageAt, size - damageAt, path)
+    const rest = yield* readAt(file, damageAt, writtenEnd - damageAt, path)
     const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, FORMAT_MAX_PAYLOAD, damageAt)
     if (proof >= 0) {
       return yield* corruption(
@@ -374,7 +381,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
     }
     return {
       ...scan,
-      torn: Option.some({ file: path, offset: committedEnd, bytes: size - committedEnd, entries: pending, reason })
+      torn: Option.some({ file: path, offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason })
     }
   })
 
@@ -522,7 +529,7 @@ export const recover = (
         recreate = { index: entry.index, firstSequence: entry.firstSequence }
         break
       }
-      const { scan, scanned } = outcome.value
+      const { scan, scanned, size } = outcome.value
       framesVerified += scan.frames
       if (scanned) segmentsScanned++
       lastSequence = scan.lastSequence
@@ -534,7 +541,11 @@ export const recover = (
           if (Option.isSome(scan.torn)) {
             // Cut the torn tail before the first new append, so the bytes beyond it can never
             // reappear behind new frames.
-            yield* file.truncate(scan.committedEnd).pipe(Effect.mapError(fromPlatformError("truncate", path)))
+            yield* truncate(file, scan.committedEnd, path)
+          } else if (scan.sealed && size > scan.committedEnd) {
+            // A crash kept the seal but not the cut of the space allocated after it. A segment
+            // about to be followed by another must end with its seal frame.
+            yield* truncate(file, scan.committedEnd, path)
           }
           // What recovery read may never have been fsynced (a crashed process, a failed fsync):
           // make it durable before anything is built on it, so a later power loss cannot take away

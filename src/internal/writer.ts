@@ -15,7 +15,7 @@ import type { WalError, WalIOError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
 import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
 import { BatchEncoder } from "./format/frame.js"
-import { open, syncFile, writeAll } from "./io.js"
+import { open, sizeOf, syncFile, truncate, writeAll } from "./io.js"
 import { createSegment, type SegmentState } from "./recovery.js"
 import type { RequestQueue } from "./requestQueue.js"
 import type { Signal } from "./signal.js"
@@ -83,6 +83,14 @@ export interface WriterState {
 /** Largest single write; bigger batches are written in several writes before one fsync. */
 const MAX_WRITE_BYTES = 8 * 1024 * 1024
 
+/**
+ * How far the active segment is extended ahead of the writes (never past `segmentBytes`). An
+ * append inside space already allocated does not change the file's size, so its fsync has no size
+ * to commit: one-at-a-time durable appends on ext4 ran 1.45x faster with raw `fs` calls
+ * (bench/README.md). Recovery reads the zeros past the last frame as free space.
+ */
+const ALLOCATE_AHEAD_BYTES = 1024 * 1024
+
 interface Active {
   segment: SegmentState
   file: FileSystem.File
@@ -91,6 +99,8 @@ interface Active {
   written: number
   /** Bytes known durable (fsynced). */
   durable: number
+  /** The file's size: `written` plus the zeros allocated ahead of the writes. */
+  allocated: number
 }
 
 /** What one served batch did, for metrics and back-pressure signals. */
@@ -133,8 +143,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(writerScope, ExecutionStrategy.sequential)
         const file = yield* open(fs, segment.path, "r+").pipe(Scope.extend(scope))
+        const allocated = yield* sizeOf(file, segment.path)
         yield* file.seek(written, "start")
-        return { segment, file, scope, written, durable: written } satisfies Active
+        return { segment, file, scope, written, durable: written, allocated } satisfies Active
       })
     const last = state.segments[state.segments.length - 1]!
     let active: Active | undefined
@@ -144,16 +155,26 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     /** When the oldest unsynced write happened (buffered mode's timer). */
     let unsyncedSince: number | undefined
 
+    /** Sets the active segment's size. The fsync that makes the next frames durable makes it durable too. */
+    const allocate = (target: Active, size: number) =>
+      Effect.map(truncate(target.file, size, target.segment.path), () => {
+        target.allocated = size
+      })
+
     /** Writes the framed batch at the end of the active segment and starts a new one. */
     const flush = Effect.suspend(() => {
       if (encoder.size === 0) return Effect.void
       const target = active!
       const bytes = encoder.bytes()
-      return Effect.map(writeAll(target.file, bytes, target.segment.path), () => {
-        target.written += bytes.length
+      const end = target.written + bytes.length
+      const write = Effect.map(writeAll(target.file, bytes, target.segment.path), () => {
+        target.written = end
         bytesWritten += bytes.length
         encoder.reset()
       })
+      if (end <= target.allocated) return write
+      // Allocate ahead so that the appends after this one do not change the file's size.
+      return Effect.zipRight(allocate(target, Math.max(end, Math.min(end + ALLOCATE_AHEAD_BYTES, config.segmentBytes))), write)
     })
 
     const sync = Effect.suspend(() => {
@@ -174,6 +195,10 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         const segment = current.segment
         const lastSequence = state.nextSequence - 1
         encoder.seal(lastSequence, lastSequence - segment.firstSequence + 1, state.lastCheckpoint, timestamp, current.durable)
+        // A sealed segment ends with its seal frame: give back the space allocated ahead first, so
+        // the fsync below makes the exact size durable together with the seal.
+        const sealedSize = current.written + encoder.size
+        if (current.allocated !== sealedSize) yield* allocate(current, sealedSize)
         yield* flush
         // The seal and every frame before it must be durable before the next segment exists:
         // recovery requires every segment but the last to end with a valid seal frame.
@@ -342,7 +367,16 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         for (const request of queue.takeAll()) items.push(request)
       }
       if (yield* process(items)) {
-        if (active !== undefined) yield* Scope.close(active.scope, Exit.void)
+        if (active !== undefined) {
+          // A cleanly closed WAL holds only its frames, durably (its files can be copied and
+          // compared as they are). Everything acknowledged is already durable, so a failure here
+          // costs nothing: the zeros the cut would remove are free space to recovery, never data.
+          if (state.poisoned === undefined && active.allocated > active.written) {
+            const target = active
+            yield* Effect.ignore(Effect.zipRight(allocate(target, target.written), syncFile(target.file, target.segment.path)))
+          }
+          yield* Scope.close(active.scope, Exit.void)
+        }
         return
       }
     }

@@ -718,7 +718,8 @@ export const totals = {
   fsyncCases: 0,
   tailCases: 0,
   tailEntries: 0,
-  bitFlipsCutAsTornTail: 0
+  bitFlipsCutAsTornTail: 0,
+  bitFlipsNotLive: 0
 }
 
 /** A line for the CI log with this file's totals. */
@@ -728,6 +729,7 @@ export const printTotals = (file: string, started: number) => {
     `[crash-suite] ${file}: ${totals.crashPoints} crash points explored, ${totals.crashStates} crash states checked, ` +
       `${totals.recoveryCrashes} crashes during recovery, ${totals.appendCrashes} crash-recover-append-crash cases, ` +
       `${totals.fsyncCases} fsync-failure cases, ${totals.tailCases} tail cases (${totals.tailEntries} entries tailed), ${totals.seeds.size} distinct seeds, ` +
-      `${totals.fastCheckRuns} fast-check runs (${totals.bitFlipsCutAsTornTail} bit flips cut as a torn tail), ${seconds}s`
+      `${totals.fastCheckRuns} fast-check runs (${totals.bitFlipsCutAsTornTail} bit flips cut as a torn tail, ` +
+      `${totals.bitFlipsNotLive} under writes not yet durable), ${seconds}s`
   )
 }

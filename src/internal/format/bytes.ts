@@ -15,3 +15,11 @@ export const writeU64 = (view: DataView, offset: number, value: number): void =>
 
 /** A DataView over exactly the bytes of `bytes`. */
 export const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** Whether every byte of `bytes` is zero: space allocated ahead of the writer and never written. */
+export const isZeros = (bytes: Uint8Array): boolean => {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0) return false
+  }
+  return true
+}
