@@ -3,11 +3,17 @@
  * from `@effect/platform-node` in every operation, except the hot operations of an open file.
  *
  * What it changes, exactly: on a `File` returned by `open`, `read`, `readAlloc`, `write`,
- * `writeAll`, `sync` (`fsync`) and `truncate` are synchronous `node:fs` calls (`fs.readSync`,
- * `fs.writeSync`, `fs.fsyncSync`, `fs.ftruncateSync`) instead of callbacks served by libuv's
- * threadpool, and `seek` keeps the position in the file object. Opening, `stat`, closing and
- * every other `FileSystem` operation are the Node layer's own. Errors are the same
+ * `writeAll`, `sync` and `truncate` are synchronous `node:fs` calls (`fs.readSync`,
+ * `fs.writeSync`, `fs.fdatasyncSync` or `fs.fsyncSync`, `fs.ftruncateSync`) instead of callbacks
+ * served by libuv's threadpool, and `seek` keeps the position in the file object. Opening, `stat`,
+ * closing and every other `FileSystem` operation are the Node layer's own. Errors are the same
  * `SystemError`s (same `reason`, the errno error as `cause`).
+ *
+ * `sync` on a file opened for writing is `fdatasync`: the file's data and the metadata needed to
+ * read it back (its size, where its blocks are) become durable, its timestamps may not. That is
+ * all a log needs, and it skips a journal commit when only the modification time changed (an
+ * append inside space allocated ahead). On a file opened read-only, such as a directory whose
+ * new names must become durable, `sync` is a full `fsync`.
  *
  * The trade-off: a synchronous call blocks the event loop for the duration of the write or the
  * fsync (typically 0.1 to a few milliseconds on an SSD, much longer on a slow or failing disk),
@@ -30,7 +36,7 @@ import type { Layer } from "effect"
 import * as internal from "./internal/nodeFastFileSystem.js"
 
 /**
- * The Node FileSystem with synchronous reads, writes and fsyncs on open files.
+ * The Node FileSystem with synchronous reads, writes and syncs on open files.
  *
  * @since 0.1.0
  */

@@ -57,7 +57,9 @@ export class FastFile implements FileSystem.File {
   constructor(
     private readonly base: FileSystem.File,
     /** Opened with an append flag: writes go to the end of the file, as with `O_APPEND`. */
-    private readonly append: boolean
+    private readonly append: boolean,
+    /** Opened for writing: `sync` is `fdatasync`. Read-only handles (directories) get `fsync`. */
+    private readonly writable: boolean
   ) {}
 
   get fd(): FileSystem.File.Descriptor {
@@ -70,7 +72,7 @@ export class FastFile implements FileSystem.File {
 
   get sync(): Effect.Effect<void, SystemError> {
     return Effect.try({
-      try: () => NFS.fsyncSync(this.base.fd),
+      try: () => this.writable ? NFS.fdatasyncSync(this.base.fd) : NFS.fsyncSync(this.base.fd),
       catch: (error) => systemError("sync", error, this.base.fd)
     })
   }
@@ -160,10 +162,14 @@ class WriteZero extends Error {}
 /** Whether an open flag makes every write go to the end of the file. */
 const isAppend = (flag: FileSystem.OpenFlag | undefined): boolean => flag !== undefined && flag.startsWith("a")
 
+/** Whether an open flag allows writing (every flag but the default `r`). */
+const isWritable = (flag: FileSystem.OpenFlag | undefined): boolean => flag !== undefined && flag !== "r"
+
 /** Wraps a FileSystem so that the files it opens are `FastFile`s. */
 export const make = (base: FileSystem.FileSystem): FileSystem.FileSystem => ({
   ...base,
-  open: (path, options) => Effect.map(base.open(path, options), (file) => new FastFile(file, isAppend(options?.flag)))
+  open: (path, options) =>
+    Effect.map(base.open(path, options), (file) => new FastFile(file, isAppend(options?.flag), isWritable(options?.flag)))
 })
 
 /** The layer: the Node FileSystem, wrapped. */
