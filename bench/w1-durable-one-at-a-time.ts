@@ -17,8 +17,11 @@ const RUNS = argument("runs", 5)
 const COUNT = argument("count", 2000)
 const data = payloads(256)
 
-const raw = (dir: string): number => {
-  const log = new RawLog(Path.join(dir, "raw.log"))
+/** Space allocated ahead by `raw-allocated`: the WAL's own step. */
+const ALLOCATE_AHEAD = 1024 * 1024
+
+const raw = (dir: string, allocateAhead = 0): number => {
+  const log = new RawLog(Path.join(dir, allocateAhead > 0 ? "raw-allocated.log" : "raw.log"), allocateAhead)
   const started = performance.now()
   for (let i = 0; i < COUNT; i++) {
     log.frame([data[i & 63]!], Date.now())
@@ -81,8 +84,8 @@ const main = async () => {
   const Sqlite = await loadSqlite()
   const Level = await loadLevel()
   const report = new Report("W1", `${COUNT.toLocaleString("en-US")} appends of 256 B, one at a time, each durable before the next`, "appends/s", true)
-  type System = "raw" | "raw-callback" | "raw-promises" | WalSystem | "better-sqlite3" | "classic-level"
-  const systems: Array<System> = ["raw", "wal-fast", "wal-node", "raw-callback", "raw-promises"]
+  type System = "raw" | "raw-allocated" | "raw-callback" | "raw-promises" | WalSystem | "better-sqlite3" | "classic-level"
+  const systems: Array<System> = ["raw", "wal-fast", "wal-node", "raw-allocated", "raw-callback", "raw-promises"]
   if (Sqlite) systems.push("better-sqlite3")
   if (Level) systems.push("classic-level")
   for (let run = 0; run < RUNS; run++) {
@@ -93,6 +96,9 @@ const main = async () => {
         switch (system) {
           case "raw":
             figures[system] = raw(dir)
+            break
+          case "raw-allocated":
+            figures[system] = raw(dir, ALLOCATE_AHEAD)
             break
           case "raw-callback":
             figures[system] = await rawCallback(dir)
@@ -128,7 +134,7 @@ const main = async () => {
     }
     report.run(Object.fromEntries(systems.map((s) => [s, figures[s]!])))
   }
-  report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
+  report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append, the file growing with each write (the issue's limit). raw-allocated: the same in a file extended 1 MiB ahead (ftruncate), as the WAL does: the limit of the WAL's own design. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
   report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeFileSystem.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
   report.print()
 }

@@ -170,7 +170,14 @@ export class RawLog {
   sequence = 1
   written = HEADER_SIZE
 
-  constructor(readonly path: string) {
+  /** The file's size: `written` plus what was allocated ahead. */
+  private allocated = HEADER_SIZE
+
+  constructor(
+    readonly path: string,
+    /** Extend the file by this much (`ftruncate`) when a write would pass its end, as the WAL does; 0: never. */
+    readonly allocateAhead = 0
+  ) {
     this.fd = NFS.openSync(path, "w+")
     NFS.writeSync(this.fd, new Uint8Array(HEADER_SIZE))
   }
@@ -186,6 +193,10 @@ export class RawLog {
   /** Writes what is framed, in one write. */
   flush(): void {
     const bytes = this.encoder.bytes()
+    if (this.allocateAhead > 0 && this.written + bytes.length > this.allocated) {
+      this.allocated = this.written + bytes.length + this.allocateAhead
+      NFS.ftruncateSync(this.fd, this.allocated)
+    }
     let offset = 0
     while (offset < bytes.length) offset += NFS.writeSync(this.fd, bytes, offset, bytes.length - offset, null)
     this.written += bytes.length
