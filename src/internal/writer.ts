@@ -87,7 +87,7 @@ const MAX_WRITE_BYTES = 8 * 1024 * 1024
  * How far the active segment is extended ahead of the writes (never past `segmentBytes`). An
  * append inside space already allocated does not change the file's size, so its fsync has no size
  * to commit: one-at-a-time durable appends on ext4 ran 1.45x faster with raw `fs` calls
- * (bench/README.md). Recovery reads the zeros past the last frame as free space.
+ * (docs/design.md). Recovery reads the zeros past the last frame as free space.
  */
 const ALLOCATE_AHEAD_BYTES = 1024 * 1024
 
