@@ -1,3 +1,4 @@
+import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
@@ -15,6 +16,33 @@ const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}`)
 
 const live = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem | import("effect/Scope").Scope>) =>
   effect.pipe(Effect.provide(NodeFileSystem.layer))
+
+/** The Node FileSystem whose file reads return at most `max` bytes each (POSIX allows short reads). */
+const shortReadsLayer = (max: number, reads: { count: number }) =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
+      ...fs,
+      open: (path, options) =>
+        Effect.map(fs.open(path, options), (file): FileSystem.File => ({
+          [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+          fd: file.fd,
+          get stat() {
+            return file.stat
+          },
+          seek: (offset, from) => file.seek(offset, from),
+          read: (buffer) => {
+            reads.count++
+            return file.read(buffer.subarray(0, max))
+          },
+          readAlloc: (size) => file.readAlloc(size),
+          truncate: (length) => file.truncate(length),
+          sync: file.sync,
+          write: (buffer) => file.write(buffer),
+          writeAll: (buffer) => file.writeAll(buffer)
+        }))
+    }))
+  ).pipe(Layer.provide(NodeFileSystem.layer))
 
 describe("Wal: write path", () => {
   it.scopedLive("concurrent appends from many fibers are all acknowledged and replayed in order", () =>
@@ -149,6 +177,32 @@ describe("Wal: write path", () => {
       const reader = yield* Wal.reader({ directory })
       expect((yield* collect(reader.replay({ from: 1500 }))).map((e) => e.seq)).toEqual(expected)
     })))
+
+  it.scopedLive("replay, tail and read assemble read buffers from short reads", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDir
+      const reads = { count: 0 }
+      yield* Effect.gen(function*() {
+        const wal = yield* Wal.make({ directory, durability: Durability.none })
+        for (let i = 0; i < 5; i++) {
+          yield* wal.appendAll(Array.from({ length: 1000 }, (_, j) => new Uint8Array(100).fill((i * 1000 + j) % 251)))
+        }
+        reads.count = 0
+        const all = Array.from({ length: 5000 }, (_, i) => 1 + i)
+        const replayed = yield* collect(wal.replay())
+        expect(replayed.map((e) => e.seq)).toEqual(all)
+        replayed.forEach((entry) => expect(entry.payload).toEqual(new Uint8Array(100).fill((entry.seq - 1) % 251)))
+        // Each read returns at most 999 bytes: a 256 KiB read buffer takes hundreds of them.
+        expect(reads.count).toBeGreaterThan(600)
+        const fromInside = Array.from({ length: 3501 }, (_, i) => 1500 + i)
+        expect((yield* collect(wal.replay({ from: 1500 }))).map((e) => e.seq)).toEqual(fromInside)
+        expect((yield* collect(wal.tail({ from: 1500 }).pipe(Stream.take(3501)))).map((e) => e.seq)).toEqual(fromInside)
+        const reader = yield* Wal.reader({ directory })
+        const read = yield* collect(reader.replay())
+        expect(read.map((e) => e.seq)).toEqual(all)
+        read.forEach((entry) => expect(entry.payload[99]).toBe((entry.seq - 1) % 251))
+      }).pipe(Effect.provide(shortReadsLayer(999, reads)))
+    }))
 
   it.scopedLive("Wal.reader gives back an unfinished batch that began several reads earlier", () =>
     live(Effect.gen(function*() {
