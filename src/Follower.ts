@@ -98,8 +98,9 @@ export interface FollowResult {
  *
  * It takes the directory's writer lock (a replica is a WAL directory: `Wal.make` cannot write to
  * it while it is followed, and the other way round), recovers the replica with the WAL's rules (a
- * torn tail is cut and fsynced, a segment whose creation was torn is removed; it never creates a
- * segment of its own), and calls `source` with the sequence to resume from. For each chunk:
+ * torn tail is cut and fsynced, as is free space a `Wal.make` on the replica allocated; a segment
+ * whose creation was torn is removed; it never creates a segment of its own), and calls `source`
+ * with the sequence to resume from. For each chunk:
  * - a `Header` is decoded and checked (WAL id and codec of the replica, the next segment index and
  *   first sequence, a sealed previous segment), then created with `"wx"`, written, fsynced, and
  *   the directory fsynced, as the leader creates a segment;

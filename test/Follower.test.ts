@@ -248,6 +248,17 @@ describe("Follower", () => {
         const fresh = yield* follow(onlyDir, upTo(leader, last))
         expect(fresh.recovery.removedSegments).toEqual([files[0]])
         expectIdentical(leaderDir, onlyDir)
+
+        // Free space after the last frame, as a WAL opened on the replica and killed leaves it:
+        // cut without a torn tail, and the segments sealed after it end with their seal.
+        NodeFs.appendFileSync(Path.join(replicaDir, segmentFiles(replicaDir).at(-1)!), new Uint8Array(700))
+        yield* fill(leader, 20, 60)
+        const grown = yield* leader.lastSequence
+        const free = yield* follow(replicaDir, upTo(leader, grown))
+        expect(Option.isNone(free.recovery.tornTail)).toBe(true)
+        expect(free.lastSequence).toBe(grown)
+        expect(free.segmentsCreated).toBeGreaterThan(0)
+        expectIdentical(leaderDir, replicaDir)
       }))
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 

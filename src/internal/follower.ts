@@ -15,12 +15,21 @@ import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { crc32c } from "./format/crc32c.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
+import { decodeSealPayload, describeStop, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./format/segmentName.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import { checkContiguous, checkHeader, listDirectory, misplacedStart, readSegmentStart, removeTornCreation, splitAtReclaimPoint } from "./recovery.js"
+import {
+  checkContiguous,
+  checkHeader,
+  judgeEnd,
+  listDirectory,
+  misplacedStart,
+  readSegmentStart,
+  removeTornCreation,
+  splitAtReclaimPoint
+} from "./recovery.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -141,9 +150,9 @@ interface Replica {
 }
 
 /**
- * Verifies every frame of a replica segment. Damage at the end of the last segment is a torn
- * tail unless a later frame proves the damaged bytes were durable: the WAL's recovery rule. As in
- * the WAL, bytes already written are judged by the format's limits, never by `maxEntryBytes`.
+ * Verifies every frame of a replica segment and judges where they stop by the WAL's recovery rule
+ * (`judgeEnd`). As in the WAL, bytes already written are judged by the format's limits, never by
+ * `maxEntryBytes`.
  */
 const scanSegment = (
   file: FileSystem.File,
@@ -170,19 +179,19 @@ const scanSegment = (
       stop = result
       break
     }
-    if (stop === "end" && progress.pending === 0) {
-      if (!isLast && !progress.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
-      return Option.none()
-    }
-    const damageAt = stop === "end" ? progress.committedEnd : reader.position
-    const reason = stop === "end" ? "atomic batch without its last frame" : describeFollowerStop(stop)
-    if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
-    const rest = yield* readAt(file, damageAt, size - damageAt, path)
-    const proof = findDurableFrameAfter(rest, 1, rest.length, seed, FORMAT_MAX_PAYLOAD, damageAt)
-    if (proof >= 0) {
-      return yield* corruption(path, damageAt, `${reason}, followed by a valid frame at offset ${damageAt + proof} written after this offset was made durable`)
-    }
-    return Option.some({ file: path, offset: progress.committedEnd, bytes: size - progress.committedEnd, entries: progress.pending, reason })
+    return yield* judgeEnd({
+      file,
+      path,
+      size,
+      isLast,
+      seed,
+      stop,
+      stopAt: reader.position,
+      pending: progress.pending,
+      committedEnd: progress.committedEnd,
+      sealed: progress.sealed,
+      describe: describeFollowerStop
+    })
   })
 
 /**
@@ -230,7 +239,7 @@ const recoverReplica = (
         replica.seed = frameSeed(header.walId)
         const progress = SegmentProgress.empty(header.firstSequence, checkpoint)
         const torn = yield* scanSegment(file, path, size, progress, isLast, replica.seed)
-        return Option.some({ progress, torn, bytes })
+        return Option.some({ progress, torn, bytes, size })
       }))
       if (Option.isNone(found)) {
         // A crash tore the creation of this segment (the leader's header never fully arrived).
@@ -238,14 +247,15 @@ const recoverReplica = (
         removedSegments.push(entry.name)
         break
       }
-      const { bytes, progress, torn } = found.value
+      const { bytes, progress, size, torn } = found.value
       checkpoint = progress.checkpoint
       lastSequence = progress.committedSequence
-      if (Option.isSome(torn)) {
+      if (size > progress.committedEnd) {
         yield* Effect.scoped(Effect.gen(function*() {
           const file = yield* open(fs, path, "r+")
-          // Cut the torn tail, durably, before anything is written after it: the cut bytes must
-          // never reappear behind the frames that will follow.
+          // Cut the torn tail, or the free space a WAL opened on the replica allocated, durably,
+          // before anything is written after it: the cut bytes must never reappear behind the
+          // frames that will follow, and a replica segment must end with its seal once sealed.
           yield* truncate(file, progress.committedEnd, path)
           yield* syncFile(file, path)
         }))

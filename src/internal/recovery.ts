@@ -295,11 +295,7 @@ interface ScanInput {
 
 const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
 
-/**
- * Verifies every frame of a segment. Damage in a segment that is not the last is corruption. At
- * the end of the last segment, damage is a torn tail unless a later frame proves the damaged bytes
- * had already been made durable (its durable offset is past them): then it is corruption.
- */
+/** Verifies every frame of a segment, and judges where they stop with `judgeEnd`. */
 const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
     const { file, path, size, isLast } = input
@@ -355,23 +351,66 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
       stop = result
       break
     }
-    // Where the written bytes end: zeros from the stop to the end of the last segment are space
-    // the writer allocated ahead and never wrote, not damage.
+    const torn = yield* judgeEnd({
+      file,
+      path,
+      size,
+      isLast,
+      seed: input.seed,
+      stop,
+      stopAt: reader.position,
+      pending,
+      committedEnd,
+      sealed,
+      describe: (reason) => describeStop[reason]
+    })
+    return { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames, torn }
+  })
+
+/** Where the frames of a segment stopped, for `judgeEnd`. */
+export interface FramesEnd {
+  readonly file: FileSystem.File
+  readonly path: string
+  readonly size: number
+  readonly isLast: boolean
+  readonly seed: number
+  /** Why the frames stopped. */
+  readonly stop: StopReason
+  /** Offset of the frame that did not validate (the file's size at `"end"`). */
+  readonly stopAt: number
+  /** Frames of an atomic batch seen after the last complete batch. */
+  readonly pending: number
+  /** End of the last complete batch or of the seal frame. */
+  readonly committedEnd: number
+  readonly sealed: boolean
+  readonly describe: (reason: Exclude<StopReason, "end">) => string
+}
+
+/**
+ * Judges where a segment's frames stopped: the end of the log (none), a torn tail, or corruption.
+ * Zeros from the stop to the end of the last segment are space the writer allocated ahead and
+ * never wrote: the end of the log. Otherwise damage in a segment that is not the last is
+ * corruption, and at the end of the last segment it is a torn tail unless a later frame proves the
+ * damaged bytes had already been made durable (its durable offset is past them).
+ */
+export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>, WalIOError | WalCorruptionError> =>
+  Effect.gen(function*() {
+    const { committedEnd, file, isLast, path, pending, size } = end
+    let stop = end.stop
     let writtenEnd = size
-    if (stop !== "end" && isLast && isZeros(yield* readAt(file, reader.position, size - reader.position, path))) {
-      writtenEnd = reader.position
+    if (stop !== "end" && isLast && isZeros(yield* readAt(file, end.stopAt, size - end.stopAt, path))) {
+      writtenEnd = end.stopAt
       stop = "end"
     }
-    const scan = { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames }
     if (stop === "end" && pending === 0) {
-      if (!isLast && !sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
-      return { ...scan, torn: Option.none() }
+      if (!isLast && !end.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
+      return Option.none()
     }
-    const damageAt = stop === "end" ? committedEnd : reader.position
-    const reason = stop === "end" ? "atomic batch without its last frame" : describeStop[stop]
+    const damageAt = stop === "end" ? committedEnd : end.stopAt
+    const reason = stop === "end" ? "atomic batch without its last frame" : end.describe(stop)
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
     const rest = yield* readAt(file, damageAt, writtenEnd - damageAt, path)
-    const proof = findDurableFrameAfter(rest, 1, rest.length, input.seed, FORMAT_MAX_PAYLOAD, damageAt)
+    const proof = findDurableFrameAfter(rest, 1, rest.length, end.seed, FORMAT_MAX_PAYLOAD, damageAt)
     if (proof >= 0) {
       return yield* corruption(
         path,
@@ -379,10 +418,7 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
         `${reason}, followed by a valid frame at offset ${damageAt + proof} written after this offset was made durable`
       )
     }
-    return {
-      ...scan,
-      torn: Option.some({ file: path, offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason })
-    }
+    return Option.some({ file: path, offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason })
   })
 
 /** Reads a sealed segment's seal frame only (fast open). */
