@@ -7,17 +7,20 @@ import { Effect } from "effect"
 import * as Path from "node:path"
 import { fromPlatformError, type WalIOError } from "../WalError.js"
 
-/** Reads into `buffer` from the file's current position until it is full or the file ends. */
+/**
+ * Reads into `buffer` from the file's current position until it is full or the file ends; returns
+ * the bytes read. Written without a generator: measured on Node 20, read buffers reachable from an
+ * `Effect.gen` frame outlived young-generation collections, so the buffers a replay had finished
+ * with piled up (W4: up to 64 MiB) until their external size forced a full collection.
+ */
 export const readFully = (file: FileSystem.File, buffer: Uint8Array, path: string): Effect.Effect<number, WalIOError> =>
-  Effect.gen(function*() {
-    let filled = 0
-    while (filled < buffer.length) {
-      const n = Number(yield* file.read(buffer.subarray(filled)).pipe(Effect.mapError(fromPlatformError("read", path))))
-      if (n === 0) break
-      filled += n
-    }
-    return filled
-  })
+  readFrom(file, buffer, 0, path)
+
+const readFrom = (file: FileSystem.File, buffer: Uint8Array, filled: number, path: string): Effect.Effect<number, WalIOError> =>
+  filled === buffer.length
+    ? Effect.succeed(filled)
+    : Effect.flatMap(Effect.mapError(file.read(buffer.subarray(filled)), fromPlatformError("read", path)), (n) =>
+      n === 0n ? Effect.succeed(filled) : readFrom(file, buffer, filled + Number(n), path))
 
 /** Reads `length` bytes at `offset` (fewer if the file ends first). */
 export const readAt = (

@@ -4,9 +4,10 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
+import type { WalIOError } from "../WalError.js"
 import { FRAME_HEADER_SIZE } from "./format/constants.js"
 import { FrameCursor } from "./format/frame.js"
-import { fromPlatformError, type WalIOError } from "../WalError.js"
+import { readFully } from "./io.js"
 
 /** Default size of a reader's buffer; it grows to hold the largest frame met. */
 export const DEFAULT_READ_BUFFER = 256 * 1024
@@ -93,7 +94,7 @@ export class SegmentReader {
       this.bufferOffset += cursor.position
       const length = Math.min(target.length - keep, room)
       return this.file.seek(readFrom, "start").pipe(
-        Effect.zipRight(readInto(this.file, target.subarray(keep, keep + length), 0, this.path)),
+        Effect.zipRight(readFully(this.file, target.subarray(keep, keep + length), this.path)),
         Effect.map((n) => {
           cursor.reset(target, 0, keep + n, cursor.expectedSequence)
           return n > 0
@@ -131,16 +132,3 @@ export class SegmentReader {
     return length > this.cursor.maxPayload || end > this.limit ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + length
   }
 }
-
-/**
- * Reads into `buffer[filled..]` from the file's current position until it is full or the file
- * ends; returns the bytes in `buffer`. Written without a generator: measured on Node 20, read
- * buffers reachable from an `Effect.gen` frame outlived young-generation collections, so the
- * buffers a replay had finished with piled up (W4: up to 64 MiB) until their external size forced
- * a full collection.
- */
-const readInto = (file: FileSystem.File, buffer: Uint8Array, filled: number, path: string): Effect.Effect<number, WalIOError> =>
-  filled === buffer.length
-    ? Effect.succeed(filled)
-    : Effect.flatMap(Effect.mapError(file.read(buffer.subarray(filled)), fromPlatformError("read", path)), (n) =>
-      n === 0n ? Effect.succeed(filled) : readInto(file, buffer, filled + Number(n), path))
