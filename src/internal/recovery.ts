@@ -398,9 +398,15 @@ export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>,
     const { committedEnd, file, isLast, path, pending, size } = end
     let stop = end.stop
     let writtenEnd = size
-    if (stop !== "end" && isLast && isZeros(yield* readAt(file, end.stopAt, size - end.stopAt, path))) {
-      writtenEnd = end.stopAt
-      stop = "end"
+    // The bytes from the stop to the end of the last segment: free space, or the damage to judge.
+    let tail: Uint8Array | undefined
+    if (stop !== "end" && isLast) {
+      tail = yield* readAt(file, end.stopAt, size - end.stopAt, path)
+      if (isZeros(tail)) {
+        writtenEnd = end.stopAt
+        stop = "end"
+        tail = undefined
+      }
     }
     if (stop === "end" && pending === 0) {
       if (!isLast && !end.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
@@ -409,7 +415,8 @@ export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>,
     const damageAt = stop === "end" ? committedEnd : end.stopAt
     const reason = stop === "end" ? "atomic batch without its last frame" : end.describe(stop)
     if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
-    const rest = yield* readAt(file, damageAt, writtenEnd - damageAt, path)
+    // `tail` is left only for a stop other than "end": then it is exactly [damageAt, writtenEnd).
+    const rest = tail ?? (yield* readAt(file, damageAt, writtenEnd - damageAt, path))
     const proof = findDurableFrameAfter(rest, 1, rest.length, end.seed, FORMAT_MAX_PAYLOAD, damageAt)
     if (proof >= 0) {
       return yield* corruption(
@@ -574,13 +581,10 @@ export const recover = (
       if (isLast) {
         yield* Effect.scoped(Effect.gen(function*() {
           const file = yield* open(fs, path, "r+")
-          if (Option.isSome(scan.torn)) {
-            // Cut the torn tail before the first new append, so the bytes beyond it can never
-            // reappear behind new frames.
-            yield* truncate(file, scan.committedEnd, path)
-          } else if (scan.sealed && size > scan.committedEnd) {
-            // A crash kept the seal but not the cut of the space allocated after it. A segment
-            // about to be followed by another must end with its seal frame.
+          // Cut a torn tail before the first new append, so the bytes beyond it can never reappear
+          // behind new frames; and the free space after a seal whose cut a crash lost, since a
+          // segment about to be followed by another must end with its seal frame.
+          if (Option.isSome(scan.torn) || (scan.sealed && size > scan.committedEnd)) {
             yield* truncate(file, scan.committedEnd, path)
           }
           // What recovery read may never have been fsynced (a crashed process, a failed fsync):
