@@ -262,7 +262,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           state.committedSignal.notify()
         }
 
-        /** Writes what is framed, fsyncs as the mode says, and publishes. */
+        /** After the last write of the batch: fsyncs as the mode says, then publishes. */
         const complete = (): Effect.Effect<void, WalIOError> => {
           const current = active!
           const unsynced = current.written - current.durable
