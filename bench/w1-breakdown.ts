@@ -4,8 +4,10 @@
  * 1 MiB ahead), alternating in one process. `fs.writeSync` and `fs.fdatasyncSync` are wrapped
  * with timers, so each append's wall time splits into write, fdatasync and everything else (for
  * the WAL: the producer's and the writer's CPU, their hand-offs and the fiber scheduling).
+ * `--gap N` adds a third system: `raw-allocated` spinning N µs before each append, to see what a
+ * CPU gap as long as the WAL's does to raw's fdatasync.
  *
- *   npx tsx bench/w1-breakdown.ts [--runs 4] [--count 2000]
+ *   npx tsx bench/w1-breakdown.ts [--runs 4] [--count 2000] [--gap 0]
  */
 import { createRequire } from "node:module"
 import { syncBuiltinESMExports } from "node:module"
@@ -35,6 +37,7 @@ const { argument, makeTempDir, RawLog, removeDir } = await import("./lib/harness
 
 const RUNS = argument("runs", 4)
 const COUNT = argument("count", 2000)
+const GAP_MICROS = argument("gap", 0)
 const data = new Uint8Array(256).fill(7)
 
 /** Prints one system's µs per append, split, and resets the timers. */
@@ -50,18 +53,28 @@ const report = (run: number, system: string, milliseconds: number): void => {
 }
 
 const dir = makeTempDir("w1-breakdown")
+
+/** `raw-allocated`, spinning `gapMicros` before each append. */
+const rawAppends = (run: number, gapMicros: number): void => {
+  const raw = new RawLog(Path.join(dir, `raw-${run}-${gapMicros}`), 1024 * 1024)
+  spent.write = spent.sync = 0
+  const started = performance.now()
+  for (let i = 0; i < COUNT; i++) {
+    const until = performance.now() + gapMicros / 1000
+    while (performance.now() < until) {
+      // the CPU gap before the append
+    }
+    raw.frame([data], Date.now())
+    raw.flush()
+    raw.sync()
+  }
+  report(run, gapMicros > 0 ? `raw-alloc+${gapMicros}` : "raw-allocated", performance.now() - started)
+  raw.close()
+}
 try {
   for (let run = 1; run <= RUNS; run++) {
-    const raw = new RawLog(Path.join(dir, `raw-${run}`), 1024 * 1024)
-    spent.write = spent.sync = 0
-    const rawStarted = performance.now()
-    for (let i = 0; i < COUNT; i++) {
-      raw.frame([data], Date.now())
-      raw.flush()
-      raw.sync()
-    }
-    report(run, "raw-allocated", performance.now() - rawStarted)
-    raw.close()
+    rawAppends(run, 0)
+    if (GAP_MICROS > 0) rawAppends(run, GAP_MICROS)
     const walMilliseconds = await Effect.runPromise(
       Effect.gen(function*() {
         const log = yield* Wal.make({ directory: Path.join(dir, `wal-${run}`), durability: Durability.strict })
