@@ -16,7 +16,7 @@
 import * as NFS from "node:fs"
 import * as Path from "node:path"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
-import { argument, fmt, makeTempDir, median, removeDir } from "./lib/harness.js"
+import { argument, fmt, makeTempDir, median, removeDir, spin } from "./lib/harness.js"
 
 const RUNS = argument("runs", 5)
 const COUNT = argument("count", 20_000)
@@ -25,14 +25,6 @@ const CPU_MICROS = argument("cpu", 4)
 /** A W2 frame: 256 B of payload and the frame header. */
 const FRAME = new Uint8Array(FRAME_HEADER_SIZE + 256).fill(7)
 const ALLOCATED = 64 * 1024 * 1024
-
-/** A producer's work for one append. */
-const spin = (): void => {
-  const until = performance.now() + CPU_MICROS / 1000
-  while (performance.now() < until) {
-    // busy: the CPU a producer spends between two appends
-  }
-}
 
 const openLog = (path: string): number => {
   const fd = NFS.openSync(path, "w+")
@@ -48,7 +40,7 @@ const syncGroupCommit = (path: string, batch: number): number => {
   const started = performance.now()
   for (let done = 0; done < COUNT; done += batch) {
     for (let i = 0; i < batch; i++) {
-      spin()
+      spin(CPU_MICROS)
       buffer.set(FRAME, i * FRAME.length)
     }
     NFS.writeSync(fd, buffer, 0, buffer.length, position)
@@ -70,7 +62,7 @@ const pipelined = (path: string): Promise<{ rate: number; meanBatch: number }> =
     let batches = 0
     const started = performance.now()
     const produce = () => {
-      spin()
+      spin(CPU_MICROS)
       queued++
       if (!inFlight) flush()
     }

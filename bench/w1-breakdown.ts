@@ -33,7 +33,7 @@ const Path = await import("node:path")
 const Durability = await import("../src/Durability.js")
 const NodeFastFileSystem = await import("../src/NodeFastFileSystem.js")
 const Wal = await import("../src/Wal.js")
-const { argument, makeTempDir, RawLog, removeDir } = await import("./lib/harness.js")
+const { argument, makeTempDir, RawLog, removeDir, spin } = await import("./lib/harness.js")
 
 const RUNS = argument("runs", 4)
 const COUNT = argument("count", 2000)
@@ -60,10 +60,7 @@ const rawAppends = (run: number, gapMicros: number): void => {
   spent.write = spent.sync = 0
   const started = performance.now()
   for (let i = 0; i < COUNT; i++) {
-    const until = performance.now() + gapMicros / 1000
-    while (performance.now() < until) {
-      // the CPU gap before the append
-    }
+    if (gapMicros > 0) spin(gapMicros)
     raw.frame([data], Date.now())
     raw.flush()
     raw.sync()

@@ -156,6 +156,14 @@ export const payloads = (size: number, count = 64): Array<Uint8Array> =>
 
 export const seconds = (since: number): number => (performance.now() - since) / 1000
 
+/** Keeps the CPU busy for `micros` µs: the work a simulated producer does between two appends. */
+export const spin = (micros: number): void => {
+  const until = performance.now() + micros / 1000
+  while (performance.now() < until) {
+    // busy on purpose
+  }
+}
+
 /** The seed raw framing uses (any WAL's seed costs the same). */
 export const RAW_SEED = 0x1234_5678
 
