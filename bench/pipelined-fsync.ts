@@ -39,12 +39,13 @@ const syncGroupCommit = (path: string, batch: number): number => {
   let position = 0
   const started = performance.now()
   for (let done = 0; done < COUNT; done += batch) {
-    for (let i = 0; i < batch; i++) {
+    const count = Math.min(batch, COUNT - done)
+    for (let i = 0; i < count; i++) {
       spin(CPU_MICROS)
       buffer.set(FRAME, i * FRAME.length)
     }
-    NFS.writeSync(fd, buffer, 0, buffer.length, position)
-    position += buffer.length
+    NFS.writeSync(fd, buffer, 0, count * FRAME.length, position)
+    position += count * FRAME.length
     NFS.fdatasyncSync(fd)
   }
   NFS.closeSync(fd)
