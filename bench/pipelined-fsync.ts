@@ -82,7 +82,7 @@ const pipelined = (path: string): Promise<{ rate: number; meanBatch: number }> =
         done += count
         if (done >= COUNT) {
           NFS.closeSync(fd)
-          resolve({ rate: COUNT / ((performance.now() - started) / 1000), meanBatch: COUNT / batches })
+          resolve({ rate: done / ((performance.now() - started) / 1000), meanBatch: done / batches })
           return
         }
         // The synced cohort's producers run while the batch written just below is synced.
