@@ -4,6 +4,9 @@ import { Effect, Either, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Path from "node:path"
 import { Wal } from "../src/index.js"
+import { FLAG_CONTINUES, FrameKind } from "../src/internal/format/constants.js"
+import { BatchEncoder, frameSeed } from "../src/internal/format/frame.js"
+import { classifyEnd, type StoppedFrames } from "../src/internal/recovery.js"
 import { collect, segmentFiles, tempDir } from "./helpers.js"
 
 const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}-${"y".repeat(n % 23)}`)
@@ -365,4 +368,72 @@ describe("recovery", () => {
       const result = yield* open(directory, "tail")
       expect(Either.isLeft(result) && result.left._tag).toBe("WalCorruptionError")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("classifyEnd", () => {
+  const seed = frameSeed(new Uint8Array(16).fill(1))
+  const committedEnd = 1000
+  /** One data frame of sequence 7 claiming `durable` bytes durable; `continues` leaves its batch open. */
+  const frame = (durable: number, continues = false) => {
+    const encoder = new BatchEncoder(seed)
+    encoder.frame(FrameKind.data, continues ? FLAG_CONTINUES : 0, 7, 1, durable, new Uint8Array(5).fill(9))
+    return Uint8Array.from(encoder.bytes())
+  }
+  const concat = (...parts: ReadonlyArray<Uint8Array>) => Uint8Array.from(parts.flatMap((part) => [...part]))
+  const stopped = (fields: Partial<StoppedFrames>): StoppedFrames => ({
+    isLast: true,
+    seed,
+    committedEnd,
+    pending: 0,
+    damage: Option.none(),
+    bytes: new Uint8Array(0),
+    ...fields
+  })
+  const checksum = (offset: number) => Option.some({ offset, reason: "checksum mismatch", structural: false })
+
+  it("zeros after the last frame of the last segment are the end of the log", () => {
+    expect(classifyEnd(stopped({ damage: checksum(committedEnd), bytes: new Uint8Array(64) }))).toEqual({ _tag: "End" })
+  })
+
+  it("an unfinished batch before zeros is a torn tail that does not count the zeros", () => {
+    const pending = frame(committedEnd, true)
+    const bytes = concat(pending, new Uint8Array(64))
+    expect(classifyEnd(stopped({ pending: 1, damage: checksum(committedEnd + pending.length), bytes }))).toEqual({
+      _tag: "TornTail",
+      tail: { offset: committedEnd, bytes: pending.length, entries: 1, reason: "atomic batch without its last frame" }
+    })
+  })
+
+  it("damage is a torn tail unless a later frame claims it durable", () => {
+    const garbage = new Uint8Array(10).fill(7)
+    const torn = concat(garbage, frame(committedEnd))
+    expect(classifyEnd(stopped({ damage: checksum(committedEnd), bytes: torn }))).toEqual({
+      _tag: "TornTail",
+      tail: { offset: committedEnd, bytes: torn.length, entries: 0, reason: "checksum mismatch" }
+    })
+    expect(classifyEnd(stopped({ damage: checksum(committedEnd), bytes: concat(garbage, frame(committedEnd + 1)) }))).toEqual({
+      _tag: "Corruption",
+      offset: committedEnd,
+      reason: `checksum mismatch, followed by a valid frame at offset ${committedEnd + 10} written after this offset was made durable`
+    })
+  })
+
+  it("damage in a segment that is not the last, or that a crash cannot explain, is corruption", () => {
+    expect(classifyEnd(stopped({ isLast: false, pending: 2, bytes: frame(committedEnd, true) }))).toEqual({
+      _tag: "Corruption",
+      offset: committedEnd,
+      reason: "atomic batch without its last frame in a segment that is not the last"
+    })
+    const structural = Option.some({ offset: 1200, reason: "frame after the seal frame", structural: true })
+    expect(classifyEnd(stopped({ damage: structural, bytes: new Uint8Array(300) }))).toEqual({
+      _tag: "Corruption",
+      offset: 1200,
+      reason: "frame after the seal frame"
+    })
+    expect(classifyEnd(stopped({ isLast: false, damage: structural }))).toEqual({
+      _tag: "Corruption",
+      offset: 1200,
+      reason: "frame after the seal frame in a segment that is not the last"
+    })
+  })
 })

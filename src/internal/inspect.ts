@@ -18,7 +18,7 @@ import {
   type WalIOError,
   type WalLockedError
 } from "../WalError.js"
-import { isZeros, readU64 } from "./format/bytes.js"
+import { readU64 } from "./format/bytes.js"
 import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
 import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
@@ -26,7 +26,17 @@ import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } fro
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
 import * as Payload from "./payload.js"
-import { checkHeader, listDirectory, type Listing, misplacedStart, readHeader, type SegmentState, splitAtReclaimPoint } from "./recovery.js"
+import {
+  checkHeader,
+  classifyEnd,
+  type Damage,
+  listDirectory,
+  type Listing,
+  misplacedStart,
+  readHeader,
+  type SegmentState,
+  splitAtReclaimPoint
+} from "./recovery.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
 import { SegmentReader } from "./segmentReader.js"
 
@@ -70,14 +80,6 @@ interface LogScan {
   readonly ignored: ReadonlyArray<string>
 }
 
-/** Where a walk over frames stopped on damage. */
-interface Stop {
-  readonly offset: number
-  readonly reason: string
-  /** Damage a crash cannot explain wherever it is (a frame after the seal, a seal that disagrees). */
-  readonly structural: boolean
-}
-
 /** The outcome of walking frames from one offset of a segment until its end or damage. */
 interface Walk {
   readonly frames: number
@@ -88,7 +90,8 @@ interface Walk {
   readonly sealed: boolean
   /** Frames of an unfinished atomic batch at the stop. */
   readonly pending: number
-  readonly stop: Option.Option<Stop>
+  /** The frame the walk stopped on; none when it reached the end of the file. */
+  readonly stop: Option.Option<Damage>
 }
 
 interface WalkInput {
@@ -122,7 +125,7 @@ const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
     let sealed = false
     // kind, sequence, timestamp, payload size of each frame of the batch in progress
     const pending: Array<number> = []
-    const done = (stop: Option.Option<Stop>): Walk => ({
+    const done = (stop: Option.Option<Damage>): Walk => ({
       frames,
       entries,
       lastSequence,
@@ -171,12 +174,8 @@ const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
         yield* input.progress(reader.position)
         if (yield* reader.refill()) continue
       }
-      if (result === "end" && pending.length === 0) return done(Option.none())
-      return done(Option.some(
-        result === "end"
-          ? { offset: committedEnd, reason: "atomic batch without its last frame", structural: false }
-          : { offset: reader.position, reason: describeStop[result], structural: false }
-      ))
+      if (result === "end") return done(Option.none())
+      return done(Option.some({ offset: reader.position, reason: describeStop[result], structural: false }))
     }
   })
 
@@ -214,8 +213,9 @@ const notAWal = (directory: string) =>
 /**
  * Scans a WAL directory in segment order. Every header is decoded and checked against the first
  * one, the file name and the previous segment; frames are verified (or a sealed segment trusted by
- * its seal frame in `"tail"` mode). Damage at the end of the last segment with no later durable
- * frame is a torn tail, as at recovery; everything else is a problem. Only I/O fails the scan.
+ * its seal frame in `"tail"` mode). Where a segment's frames stop is judged by recovery's rule
+ * (`classifyEnd`): a torn tail is reported as such, anything else is a problem. Only I/O fails
+ * the scan.
  */
 const scanLog = (
   fs: FileSystem.FileSystem,
@@ -374,47 +374,23 @@ const scanLog = (
           lastCheckpoint = walk.lastCheckpoint
           if (!resynchronised) committedEnd = walk.committedEnd
           sealed = walk.sealed
-          if (Option.isNone(walk.stop)) break
-          const stop = walk.stop.value
-          const rest = yield* readAt(file, stop.offset, size - stop.offset, path)
-          if (isLast && !stop.structural && isZeros(rest)) {
-            // Space the writer allocated ahead and never wrote: the log ends here.
-            if (walk.pending > 0) {
-              tornTail = Option.some({
-                file: path,
-                offset: walk.committedEnd,
-                bytes: stop.offset - walk.committedEnd,
-                entries: walk.pending,
-                reason: "atomic batch without its last frame"
-              })
-            }
+          // The walk reached the end of the file after a complete batch: the segment ends there.
+          if (Option.isNone(walk.stop) && walk.pending === 0) break
+          const bytes = yield* readAt(file, walk.committedEnd, size - walk.committedEnd, path)
+          const verdict = classifyEnd({ isLast, seed, committedEnd: walk.committedEnd, pending: walk.pending, damage: walk.stop, bytes })
+          if (verdict._tag === "End") break
+          if (verdict._tag === "TornTail") {
+            tornTail = Option.some({ file: path, ...verdict.tail })
             break
           }
-          if (isLast && !stop.structural) {
-            const proof = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, stop.offset)
-            if (proof < 0) {
-              tornTail = Option.some({
-                file: path,
-                offset: walk.committedEnd,
-                bytes: size - walk.committedEnd,
-                entries: walk.pending,
-                reason: stop.reason
-              })
-              break
-            }
-            problems.push(corruption(
-              path,
-              stop.offset,
-              `${stop.reason}, followed by a valid frame at offset ${stop.offset + proof} written after this offset was made durable`
-            ))
-          } else {
-            problems.push(corruption(path, stop.offset, isLast ? stop.reason : `${stop.reason} in a segment that is not the last`))
-          }
+          problems.push(corruption(path, verdict.offset, verdict.reason))
           if (stopped()) break
+          // Resynchronise on the next valid frame after the damage.
+          const rest = bytes.subarray(verdict.offset - walk.committedEnd)
           const next = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, -1)
           if (next < 0) break
           const sequence = readU64(new DataView(rest.buffer, rest.byteOffset), next + 16)
-          start = stop.offset + next
+          start = verdict.offset + next
           expectedSequence = rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence
           checkSeal = false
           resynchronised = true

@@ -367,6 +367,67 @@ const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | W
     return { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames, torn }
   })
 
+/** The frame a walk over a segment stopped on, and why. */
+export interface Damage {
+  readonly offset: number
+  readonly reason: string
+  /** Damage a crash cannot explain wherever it is (a frame after the seal, a seal that disagrees). */
+  readonly structural: boolean
+}
+
+/** Where a segment's frames stopped, for `classifyEnd`. */
+export interface StoppedFrames {
+  readonly isLast: boolean
+  readonly seed: number
+  /** End of the last complete batch or of the seal frame. */
+  readonly committedEnd: number
+  /** Frames of an atomic batch seen after `committedEnd`. */
+  readonly pending: number
+  /** The frame the frames stopped on; none when they reached the end of the file. */
+  readonly damage: Option.Option<Damage>
+  /** The file's bytes from `committedEnd` to its end; only the last segment's are looked at. */
+  readonly bytes: Uint8Array
+}
+
+/** How a segment's frames end: the end of the log, a torn tail, or corruption. */
+export type EndVerdict =
+  | { readonly _tag: "End" }
+  | { readonly _tag: "TornTail"; readonly tail: Omit<TornTail, "file"> }
+  | { readonly _tag: "Corruption"; readonly offset: number; readonly reason: string }
+
+const corrupted = (offset: number, reason: string): EndVerdict => ({ _tag: "Corruption", offset, reason })
+
+/**
+ * Classifies where a segment's frames stopped, for recovery and Inspect alike. Zeros from the stop
+ * to the end of the last segment are space the writer allocated ahead and never wrote: the end of
+ * the log, behind which an unfinished atomic batch is a torn tail. Damage a crash cannot explain,
+ * and damage in a segment that is not the last, is corruption. Other damage at the end of the last
+ * segment is a torn tail unless a later frame proves the damaged bytes had already been made
+ * durable (its durable offset is past them).
+ */
+export const classifyEnd = (stopped: StoppedFrames): EndVerdict => {
+  const { bytes, committedEnd, isLast, pending } = stopped
+  const notLast = (reason: string) => `${reason} in a segment that is not the last`
+  let damage = stopped.damage
+  if (Option.isSome(damage) && damage.value.structural) {
+    return corrupted(damage.value.offset, isLast ? damage.value.reason : notLast(damage.value.reason))
+  }
+  let writtenEnd = committedEnd + bytes.length
+  if (Option.isSome(damage) && isLast && isZeros(bytes.subarray(damage.value.offset - committedEnd))) {
+    writtenEnd = damage.value.offset
+    damage = Option.none()
+  }
+  if (Option.isNone(damage) && pending === 0) return { _tag: "End" }
+  const { offset, reason } = Option.getOrElse(damage, () => ({ offset: committedEnd, reason: "atomic batch without its last frame" }))
+  if (!isLast) return corrupted(offset, notLast(reason))
+  const rest = bytes.subarray(offset - committedEnd, writtenEnd - committedEnd)
+  const proof = findDurableFrameAfter(rest, 1, rest.length, stopped.seed, FORMAT_MAX_PAYLOAD, offset)
+  if (proof >= 0) {
+    return corrupted(offset, `${reason}, followed by a valid frame at offset ${offset + proof} written after this offset was made durable`)
+  }
+  return { _tag: "TornTail", tail: { offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason } }
+}
+
 /** Where the frames of a segment stopped, for `judgeEnd`. */
 export interface FramesEnd {
   readonly file: FileSystem.File
@@ -387,45 +448,32 @@ export interface FramesEnd {
 }
 
 /**
- * Judges where a segment's frames stopped: the end of the log (none), a torn tail, or corruption.
- * Zeros from the stop to the end of the last segment are space the writer allocated ahead and
- * never wrote: the end of the log. Otherwise damage in a segment that is not the last is
- * corruption, and at the end of the last segment it is a torn tail unless a later frame proves the
- * damaged bytes had already been made durable (its durable offset is past them).
+ * Judges where a segment's frames stopped by `classifyEnd`: the end of the log (none), a torn tail,
+ * or a failure with the corruption. A segment that is not the last must also end with its seal.
  */
 export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
-    const { committedEnd, file, isLast, path, pending, size } = end
-    let stop = end.stop
-    let writtenEnd = size
-    // The bytes from the stop to the end of the last segment: free space, or the damage to judge.
-    let tail: Uint8Array | undefined
-    if (stop !== "end" && isLast) {
-      tail = yield* readAt(file, end.stopAt, size - end.stopAt, path)
-      if (isZeros(tail)) {
-        writtenEnd = end.stopAt
-        stop = "end"
-        tail = undefined
-      }
+    const { committedEnd, path, size } = end
+    const verdict = classifyEnd({
+      isLast: end.isLast,
+      seed: end.seed,
+      committedEnd,
+      pending: end.pending,
+      damage: end.stop === "end"
+        ? Option.none()
+        : Option.some({ offset: end.stopAt, reason: end.describe(end.stop), structural: false }),
+      // A segment's whole rest can be large: read it only where it is looked at.
+      bytes: end.isLast ? yield* readAt(end.file, committedEnd, size - committedEnd, path) : new Uint8Array(0)
+    })
+    switch (verdict._tag) {
+      case "End":
+        if (!end.isLast && !end.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
+        return Option.none()
+      case "TornTail":
+        return Option.some({ file: path, ...verdict.tail })
+      case "Corruption":
+        return yield* corruption(path, verdict.offset, verdict.reason)
     }
-    if (stop === "end" && pending === 0) {
-      if (!isLast && !end.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
-      return Option.none()
-    }
-    const damageAt = stop === "end" ? committedEnd : end.stopAt
-    const reason = stop === "end" ? "atomic batch without its last frame" : end.describe(stop)
-    if (!isLast) return yield* corruption(path, damageAt, `${reason} in a segment that is not the last`)
-    // `tail` is left only for a stop other than "end": then it is exactly [damageAt, writtenEnd).
-    const rest = tail ?? (yield* readAt(file, damageAt, writtenEnd - damageAt, path))
-    const proof = findDurableFrameAfter(rest, 1, rest.length, end.seed, FORMAT_MAX_PAYLOAD, damageAt)
-    if (proof >= 0) {
-      return yield* corruption(
-        path,
-        damageAt,
-        `${reason}, followed by a valid frame at offset ${damageAt + proof} written after this offset was made durable`
-      )
-    }
-    return Option.some({ file: path, offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason })
   })
 
 /** Reads a sealed segment's seal frame only (fast open). */
