@@ -227,12 +227,16 @@ export class Control extends Context.Tag("effect-wal/MemoryFileSystem/Control")<
 
 /**
  * Options of a new filesystem: `cwd` (default `"/"`) resolves relative paths; it exists from the
- * start, as does `/tmp`, where temporary files go by default.
+ * start, as does `/tmp`, where temporary files go by default. `syncAccess` (default `true`) lets
+ * the WAL's writer call an open file's operations synchronously, serving a batch in one step as it
+ * does on `NodeFastFileSystem`; `false` makes it go through the files' Effects, as it does on
+ * `NodeFileSystem`. Both paths have the same durability contract; a test suite can run both.
  *
  * @since 0.1.0
  */
 export interface Options {
   readonly cwd?: string
+  readonly syncAccess?: boolean
 }
 
 /**
@@ -254,6 +258,7 @@ export const make = (options?: Options): Effect.Effect<MemoryFileSystem> =>
   Effect.map(Clock.currentTimeMillis, (now) => {
     const cwd = options?.cwd ?? "/"
     const volume = new Volume(cwd, ["/tmp", cwd], now)
+    volume.syncAccess = options?.syncAccess ?? true
     return { fileSystem: internalFileSystem.make(volume, "/tmp"), control: internalControl.make(volume) }
   })
 

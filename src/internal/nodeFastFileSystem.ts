@@ -7,6 +7,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer, Option } from "effect"
 import * as NFS from "node:fs"
+import { type SyncAccess, SyncAccessId } from "./syncAccess.js"
 
 /** The `SystemError` the Node layer builds for the same errno. */
 export const systemError = (method: string, error: unknown, fd: number): SystemError => {
@@ -44,6 +45,10 @@ export const systemError = (method: string, error: unknown, fd: number): SystemE
   })
 }
 
+/** Runs a synchronous operation that throws its `SystemError`. */
+const attempt = <A>(operation: () => A): Effect.Effect<A, SystemError> =>
+  Effect.try({ try: operation, catch: (error) => error as SystemError })
+
 /**
  * An open file whose reads, writes and syncs are synchronous system calls on the descriptor of a
  * file opened by the Node layer (which still owns opening, `stat`, `truncate` and closing).
@@ -71,10 +76,7 @@ export class FastFile implements FileSystem.File {
   }
 
   get sync(): Effect.Effect<void, SystemError> {
-    return Effect.try({
-      try: () => this.writable ? NFS.fdatasyncSync(this.base.fd) : NFS.fsyncSync(this.base.fd),
-      catch: (error) => systemError("sync", error, this.base.fd)
-    })
+    return attempt(this.syncNow)
   }
 
   seek(offset: FileSystem.SizeInput, from: FileSystem.SeekMode): Effect.Effect<void> {
@@ -109,14 +111,7 @@ export class FastFile implements FileSystem.File {
   }
 
   truncate(length?: FileSystem.SizeInput): Effect.Effect<void, SystemError> {
-    return Effect.try({
-      try: () => {
-        const size = length === undefined ? 0 : Number(length)
-        NFS.ftruncateSync(this.base.fd, size)
-        if (!this.append && this.position > size) this.position = size
-      },
-      catch: (error) => systemError("truncate", error, this.base.fd)
-    })
+    return attempt(() => this.truncateNow(length === undefined ? 0 : Number(length)))
   }
 
   write(buffer: Uint8Array): Effect.Effect<FileSystem.Size, SystemError> {
@@ -127,27 +122,56 @@ export class FastFile implements FileSystem.File {
   }
 
   writeAll(buffer: Uint8Array): Effect.Effect<void, SystemError> {
-    return Effect.try({
-      try: () => {
-        // As the Node layer: a write of nothing is a WriteZero failure.
-        let offset = 0
-        do {
-          const n = this.writeOnce(offset === 0 ? buffer : buffer.subarray(offset))
-          if (n === 0) throw new WriteZero()
-          offset += n
-        } while (offset < buffer.length)
-      },
-      catch: (error) =>
-        error instanceof WriteZero
-          ? new SystemError({
-            reason: "WriteZero",
-            module: "FileSystem",
-            method: "writeAll",
-            pathOrDescriptor: this.base.fd,
-            description: "write returned 0 bytes written"
-          })
-          : systemError("writeAll", error, this.base.fd)
-    })
+    return attempt(() => this.writeAllNow(buffer))
+  }
+
+  /** The synchronous operations the writer serves a batch with (see `syncAccess.ts`). */
+  readonly [SyncAccessId]: SyncAccess = {
+    writeAll: (buffer) => this.writeAllNow(buffer),
+    sync: () => this.syncNow(),
+    truncate: (size) => this.truncateNow(size)
+  }
+
+  /** `fdatasync` (`fsync` for read-only handles such as directories); throws the `SystemError`. */
+  private readonly syncNow = (): void => {
+    try {
+      if (this.writable) NFS.fdatasyncSync(this.base.fd)
+      else NFS.fsyncSync(this.base.fd)
+    } catch (error) {
+      throw systemError("sync", error, this.base.fd)
+    }
+  }
+
+  private truncateNow(size: number): void {
+    try {
+      NFS.ftruncateSync(this.base.fd, size)
+    } catch (error) {
+      throw systemError("truncate", error, this.base.fd)
+    }
+    if (!this.append && this.position > size) this.position = size
+  }
+
+  /** Writes all of `buffer`; as the Node layer, a write of nothing is a WriteZero failure. */
+  private writeAllNow(buffer: Uint8Array): void {
+    let offset = 0
+    do {
+      let n: number
+      try {
+        n = this.writeOnce(offset === 0 ? buffer : buffer.subarray(offset))
+      } catch (error) {
+        throw systemError("writeAll", error, this.base.fd)
+      }
+      if (n === 0) {
+        throw new SystemError({
+          reason: "WriteZero",
+          module: "FileSystem",
+          method: "writeAll",
+          pathOrDescriptor: this.base.fd,
+          description: "write returned 0 bytes written"
+        })
+      }
+      offset += n
+    } while (offset < buffer.length)
   }
 
   private writeOnce(buffer: Uint8Array): number {
@@ -156,8 +180,6 @@ export class FastFile implements FileSystem.File {
     return n
   }
 }
-
-class WriteZero extends Error {}
 
 /** Whether an open flag makes every write go to the end of the file. */
 const isAppend = (flag: FileSystem.OpenFlag | undefined): boolean => flag !== undefined && flag.startsWith("a")

@@ -4,7 +4,8 @@ import { type PlatformError, SystemError } from "@effect/platform/Error"
 import { Effect, Option } from "effect"
 import { ErrnoFailure, fail } from "./errno.js"
 import { onSync, onWrite } from "./faults.js"
-import { run } from "./run.js"
+import { type SyncAccess, SyncAccessId } from "../syncAccess.js"
+import { run, runNow } from "./run.js"
 import type { FileNode, Node, Volume } from "./volume.js"
 
 /** What a handle may do, from its open flag. */
@@ -69,14 +70,16 @@ export class MemoryFile implements FileSystem.File {
   }
 
   get sync(): Effect.Effect<void, PlatformError> {
-    return this.step("sync", "fsync", () => {
-      if (onSync(this.volume.faults, this.path)) fail("EIO", "fsync")
-      if (this.node._tag === "File") {
-        this.volume.syncFile(this.node)
-      } else {
-        this.volume.syncDirectory(this.node)
-      }
-    })
+    return this.step("sync", "fsync", this.syncBody)
+  }
+
+  private readonly syncBody = (): void => {
+    if (onSync(this.volume.faults, this.path)) fail("EIO", "fsync")
+    if (this.node._tag === "File") {
+      this.volume.syncFile(this.node)
+    } else {
+      this.volume.syncDirectory(this.node)
+    }
   }
 
   seek(offset: FileSystem.SizeInput, from: FileSystem.SeekMode): Effect.Effect<void> {
@@ -99,12 +102,13 @@ export class MemoryFile implements FileSystem.File {
   }
 
   truncate(length?: FileSystem.SizeInput): Effect.Effect<void, PlatformError> {
-    return this.step("truncate", "ftruncate", () => {
-      if (!this.access.writable) fail("EINVAL", "ftruncate")
-      const size = Number(length ?? 0)
-      this.volume.truncateData(this.node as FileNode, size)
-      if (!this.access.append && this.position > size) this.position = size
-    })
+    return this.step("truncate", "ftruncate", () => this.truncateBody(Number(length ?? 0)))
+  }
+
+  private truncateBody(size: number): void {
+    if (!this.access.writable) fail("EINVAL", "ftruncate")
+    this.volume.truncateData(this.node as FileNode, size)
+    if (!this.access.append && this.position > size) this.position = size
   }
 
   write(buffer: Uint8Array): Effect.Effect<FileSystem.Size, PlatformError> {
@@ -118,42 +122,56 @@ export class MemoryFile implements FileSystem.File {
   /** `writeAll` reporting its failures as `method` on `target`, for `FileSystem.writeFile`. */
   writeAllAs(method: string, target: string | number, buffer: Uint8Array): Effect.Effect<void, PlatformError> {
     return Effect.flatMap(this.writeChunk(method, target, buffer), (written): Effect.Effect<void, PlatformError> => {
-      if (written === 0) {
-        return Effect.fail(
-          new SystemError({
-            module: "FileSystem",
-            method,
-            reason: "WriteZero",
-            pathOrDescriptor: target,
-            description: "write returned 0 bytes written"
-          })
-        )
-      }
+      if (written === 0) return Effect.fail(writeZero(method, target))
       return written < buffer.length ? this.writeAllAs(method, target, buffer.subarray(written)) : Effect.void
     })
   }
 
+  /**
+   * The synchronous operations (see `syncAccess.ts`), offered when the volume allows them: each is
+   * the same operation as its Effect, counted, faulted and halted alike.
+   */
+  get [SyncAccessId](): SyncAccess | undefined {
+    if (!this.volume.syncAccess) return undefined
+    const target = this.fd
+    return {
+      writeAll: (buffer) => {
+        let offset = 0
+        while (offset < buffer.length) {
+          const chunk = offset === 0 ? buffer : buffer.subarray(offset)
+          const written = runNow(this.volume, "writeAll", target, () => this.writeBody(chunk))
+          if (written === 0) throw writeZero("writeAll", target)
+          offset += written
+        }
+      },
+      sync: () => runNow(this.volume, "sync", target, () => this.openBody("fsync", this.syncBody)),
+      truncate: (size) => runNow(this.volume, "truncate", target, () => this.openBody("ftruncate", () => this.truncateBody(size)))
+    }
+  }
+
   private writeChunk(method: string, target: string | number, buffer: Uint8Array): Effect.Effect<number, PlatformError> {
-    return run(this.volume, method, target, () => {
-      this.ensureOpen("write")
-      if (!this.access.writable) fail("EBADF", "write")
-      if (buffer.length === 0) return 0
-      if (this.position < 0 && !this.access.append) fail("EINVAL", "write")
-      const file = this.node as FileNode
-      const offset = this.access.append ? file.live.length : this.position
-      const outcome = onWrite(this.volume.faults, {
-        descriptor: this.fd,
-        path: this.path,
-        offset,
-        length: buffer.length,
-        fileLength: file.live.length
-      })
-      if (outcome._tag === "Fail") fail(outcome.code, "write")
-      const bytes = outcome._tag === "Short" ? buffer.subarray(0, outcome.length) : buffer
-      this.volume.writeData(file, outcome._tag === "Misdirect" ? outcome.offset : offset, bytes)
-      if (!this.access.append) this.position += bytes.length
-      return bytes.length
+    return run(this.volume, method, target, () => this.writeBody(buffer))
+  }
+
+  private writeBody(buffer: Uint8Array): number {
+    this.ensureOpen("write")
+    if (!this.access.writable) fail("EBADF", "write")
+    if (buffer.length === 0) return 0
+    if (this.position < 0 && !this.access.append) fail("EINVAL", "write")
+    const file = this.node as FileNode
+    const offset = this.access.append ? file.live.length : this.position
+    const outcome = onWrite(this.volume.faults, {
+      descriptor: this.fd,
+      path: this.path,
+      offset,
+      length: buffer.length,
+      fileLength: file.live.length
     })
+    if (outcome._tag === "Fail") fail(outcome.code, "write")
+    const bytes = outcome._tag === "Short" ? buffer.subarray(0, outcome.length) : buffer
+    this.volume.writeData(file, outcome._tag === "Misdirect" ? outcome.offset : offset, bytes)
+    if (!this.access.append) this.position += bytes.length
+    return bytes.length
   }
 
   private readInto(buffer: Uint8Array): number {
@@ -166,10 +184,13 @@ export class MemoryFile implements FileSystem.File {
   }
 
   private step<A>(method: string, syscall: string, body: () => A): Effect.Effect<A, PlatformError> {
-    return run(this.volume, method, this.fd, () => {
-      this.ensureOpen(syscall)
-      return body()
-    })
+    return run(this.volume, method, this.fd, () => this.openBody(syscall, body))
+  }
+
+  /** Runs `body` on an open handle (EBADF otherwise). */
+  private openBody<A>(syscall: string, body: () => A): A {
+    this.ensureOpen(syscall)
+    return body()
   }
 
   private ensureOpen(syscall: string): void {
@@ -178,3 +199,13 @@ export class MemoryFile implements FileSystem.File {
     }
   }
 }
+
+/** The failure of a write that wrote nothing, as the Node layer reports it. */
+const writeZero = (method: string, target: string | number): SystemError =>
+  new SystemError({
+    module: "FileSystem",
+    method,
+    reason: "WriteZero",
+    pathOrDescriptor: target,
+    description: "write returned 0 bytes written"
+  })

@@ -29,14 +29,32 @@ export const run = <A>(
 ): Effect.Effect<A, PlatformError> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) =>
     attempt(method, target, () => {
-      if (volume.halted) throw new ErrnoFailure("ECRASHED", method)
       volume.now = now
-      volume.touched = false
-      try {
-        const value = step()
-        volume.countOperation()
-        return value
-      } finally {
-        volume.touched = false
-      }
+      return operation(volume, method, step)
     }))
+
+/**
+ * `run` without an Effect, for a file's synchronous access: throws the `SystemError` that `run`
+ * fails with. The volume's time stays that of the last operation run through an Effect.
+ */
+export const runNow = <A>(volume: Volume, method: string, target: string | number, step: () => A): A => {
+  try {
+    return operation(volume, method, step)
+  } catch (error) {
+    if (error instanceof ErrnoFailure) throw error.toSystemError(method, target)
+    throw error
+  }
+}
+
+/** One operation: refused once halted, counted when it mutated. */
+const operation = <A>(volume: Volume, method: string, step: () => A): A => {
+  if (volume.halted) throw new ErrnoFailure("ECRASHED", method)
+  volume.touched = false
+  try {
+    const value = step()
+    volume.countOperation()
+    return value
+  } finally {
+    volume.touched = false
+  }
+}

@@ -99,6 +99,12 @@ export class Volume {
   now = 0
   /** Set by every primitive mutation, so the operation in progress is counted once. */
   touched = false
+  /**
+   * Whether open files offer synchronous access (see `syncAccess.ts`), so the WAL's writer serves
+   * batches in one synchronous step as on `NodeFastFileSystem`; without it the writer goes through
+   * the files' Effects, as on `NodeFileSystem`.
+   */
+  syncAccess = true
   /** Draws the random parts of temporary names. */
   readonly names = Random.make(0x5eed)
   readonly root: DirectoryNode
