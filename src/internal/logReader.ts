@@ -9,8 +9,9 @@ import { Chunk, Effect, Exit, Option, Scope } from "effect"
 import type { ReadError, WalEntry } from "../Wal.js"
 import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
 import { FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { describeStop, type StopReason } from "./format/frame.js"
+import { describeStop, FrameCursor, type StopReason } from "./format/frame.js"
 import { open, sizeOf } from "./io.js"
+import type { LiveBatch } from "./liveWindow.js"
 import type { PayloadCodec } from "./payload.js"
 import type { SegmentState } from "./recovery.js"
 import { SegmentReader } from "./segmentReader.js"
@@ -48,6 +49,54 @@ const CHUNK_ENTRIES = 4096
  */
 const CHUNK_BYTES = 1024 * 1024
 
+/** An entry as readers deliver it: one class, so every entry a reader builds has one shape. */
+class Entry<A> implements WalEntry<A> {
+  constructor(
+    readonly seq: number,
+    readonly timestamp: number,
+    readonly kind: "data" | "checkpoint",
+    readonly payload: A
+  ) {}
+}
+
+/** The entry of the frame a cursor just returned (a data or checkpoint frame). */
+const entryAt = <A>(cursor: FrameCursor, codec: PayloadCodec<A>): Entry<A> =>
+  new Entry(
+    cursor.sequence,
+    cursor.timestamp,
+    cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
+    codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
+  )
+
+/** A live batch's entries, decoded once and shared by every tail, and whether a seal frame ends it. */
+interface DecodedBatch<A> {
+  readonly entries: ReadonlyArray<Entry<A>>
+  readonly sealed: boolean
+}
+
+/** Decodes a live batch (frames the writer just committed, so a bad frame is a defect). */
+const decodeBatch = <A>(batch: LiveBatch, codec: PayloadCodec<A>, seed: number): DecodedBatch<A> => {
+  const cursor = new FrameCursor(seed, Number.MAX_SAFE_INTEGER)
+  cursor.reset(batch.bytes, 0, batch.bytes.length, batch.firstSequence)
+  const entries: Array<Entry<A>> = []
+  let sealed = false
+  for (;;) {
+    const result = cursor.next()
+    if (result === "end") break
+    if (result !== "frame") throw new Error(`effect-wal: a committed batch in memory does not decode (${result})`)
+    if (cursor.kind === FrameKind.seal) sealed = true
+    else entries.push(entryAt(cursor, codec))
+  }
+  return { entries, sealed }
+}
+
+/** Where the next read of a segment starts, when it is not the segment's first frame. */
+interface ResumePoint {
+  readonly segment: SegmentState
+  readonly offset: number
+  readonly sequence: number
+}
+
 /** A position in the log that reads forward, one chunk of entries at a time. */
 export class LogCursor<A> {
   private segment: SegmentState | undefined
@@ -67,6 +116,8 @@ export class LogCursor<A> {
   private batchBytes = 0
   /** Payload bytes in the chunk being filled. */
   private chunkBytes = 0
+  /** Set after a live batch was delivered from memory: the disk read resumes right after it. */
+  private resume: ResumePoint | undefined
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -100,6 +151,33 @@ export class LogCursor<A> {
           more ? this.fill(upTo, out) : Effect.succeed(Chunk.unsafeFromArray(out))))
   }
 
+  /**
+   * Delivers the entries of a committed batch held in memory (the one holding `nextSequence`) and
+   * moves the cursor past it: a later read from disk starts right after the batch's last frame, or
+   * in the next segment when a seal frame ends it.
+   */
+  readLive(batch: LiveBatch): Effect.Effect<Chunk.Chunk<WalEntry<A>>> {
+    return Effect.suspend(() => {
+      const decoded = (batch.decoded ??= decodeBatch(batch, this.codec, this.source.seed)) as DecodedBatch<A>
+      const skip = this.nextSequence - batch.firstSequence
+      const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
+      this.nextSequence = batch.lastSequence + 1
+      this.source.pin(this, this.nextSequence)
+      if (decoded.sealed) {
+        this.finished = batch.segment
+        this.resume = undefined
+        return Effect.as(this.close(), chunk)
+      }
+      const end = batch.offset + batch.bytes.length
+      if (this.segment === batch.segment) this.reader!.moveTo(end, this.nextSequence)
+      else {
+        this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
+        if (this.segment !== undefined) return Effect.as(this.close(), chunk)
+      }
+      return Effect.succeed(chunk)
+    })
+  }
+
   /** Closes the cursor for good: its file and its pin. */
   dispose(): Effect.Effect<void> {
     return Effect.zipRight(this.close(), Effect.sync(() => this.source.pin(this, undefined)))
@@ -128,7 +206,16 @@ export class LogCursor<A> {
       this.segmentScope = scope
       this.segment = segment
       if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
-      this.reader = new SegmentReader(file, segment.path, HEADER_SIZE, segment.firstSequence, this.source.seed, this.source.maxPayload)
+      const resume = this.resume?.segment === segment ? this.resume : undefined
+      this.resume = undefined
+      this.reader = new SegmentReader(
+        file,
+        segment.path,
+        resume?.offset ?? HEADER_SIZE,
+        resume?.sequence ?? segment.firstSequence,
+        this.source.seed,
+        this.source.maxPayload
+      )
       this.readable = Number.isFinite(this.source.limitOf(segment)) ? Number.POSITIVE_INFINITY : yield* sizeOf(file, segment.path)
       return this.reader
     })
@@ -223,12 +310,7 @@ export class LogCursor<A> {
       if (this.batchStart < 0 && !cursor.commits) this.beginBatch(reader, out)
       if (sequence >= this.nextSequence) {
         if (codec.borrowsBytes) reader.lent = true
-        out.push({
-          seq: sequence,
-          timestamp: cursor.timestamp,
-          kind: cursor.kind === FrameKind.checkpoint ? "checkpoint" : "data",
-          payload: codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
-        })
+        out.push(entryAt(cursor, codec))
         this.nextSequence = sequence + 1
         this.chunkBytes += cursor.payloadEnd - cursor.payloadStart
       }
@@ -259,8 +341,15 @@ export class LogCursor<A> {
   }
 }
 
+/** Turns a thrown `WalCodecError` into a failure. */
+const codecFailures = <A, E>(read: Effect.Effect<A, E>): Effect.Effect<A, E | WalCodecError> =>
+  Effect.catchAllDefect(read, (defect) => defect instanceof WalCodecError ? Effect.fail(defect) : Effect.die(defect))
+
 /** Runs `read`, turning a thrown `WalCodecError` into a failure. */
 export const readChunk = <A>(cursor: LogCursor<A>, upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
-  Effect.catchAllDefect(cursor.read(upTo), (defect) =>
-    defect instanceof WalCodecError ? Effect.fail(defect) : Effect.die(defect))
+  codecFailures(cursor.read(upTo))
+
+/** Runs `readLive`, turning a thrown `WalCodecError` into a failure. */
+export const readLiveChunk = <A>(cursor: LogCursor<A>, batch: LiveBatch): Effect.Effect<Chunk.Chunk<WalEntry<A>>, WalCodecError> =>
+  codecFailures(cursor.readLive(batch))
 

@@ -1,17 +1,17 @@
 /**
  * The bounded hand-off between producers and the single writer: requests are counted against an
  * entry limit (requests) and a byte limit (framed payload bytes). A producer enqueues without an
- * Effect step when there is room; the writer sleeps only when the queue is empty and, once woken,
- * takes everything queued by the time it runs, so concurrent appends share one batch.
+ * Effect step when there is room, and the writer hears of every arrival (`onArrival`); it takes
+ * everything queued by the time it runs, so concurrent appends share one batch.
  */
-import { Effect } from "effect"
 import { Signal } from "./signal.js"
 import type { Request } from "./writer.js"
 
 /** Requests waiting for the writer, with their entry and byte accounting. */
 export class RequestQueue {
   private items: Array<Request> = []
-  private wakeWriter: (() => void) | undefined
+  /** Called after every enqueue; the writer sets it. */
+  onArrival: () => void = () => undefined
   /** Bytes held by requests that are queued or in the batch being written. */
   private heldBytes = 0
   /** Notified whenever entry slots or bytes are released: producers waiting for room retry. */
@@ -57,21 +57,13 @@ export class RequestQueue {
 
   private push(request: Request): void {
     this.items.push(request)
-    const wake = this.wakeWriter
-    if (wake !== undefined) {
-      this.wakeWriter = undefined
-      wake()
-    }
+    this.onArrival()
   }
 
-  /** Waits until at least one request is queued (for the single writer only). */
-  readonly nonEmpty: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.items.length > 0) return resume(Effect.void)
-    this.wakeWriter = () => resume(Effect.void)
-    return Effect.sync(() => {
-      this.wakeWriter = undefined
-    })
-  })
+  /** The queued requests, in order, without taking them (valid until the next change). */
+  peek(): ReadonlyArray<Request> {
+    return this.items
+  }
 
   /** Takes every queued request, freeing their entry slots; their bytes stay held until `release`. */
   takeAll(): Array<Request> {

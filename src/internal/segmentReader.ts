@@ -71,6 +71,15 @@ export class SegmentReader {
     cursor.expectedSequence = expectedSequence
   }
 
+  /**
+   * Moves the cursor to the frame at file offset `offset`, which carries `expectedSequence`,
+   * dropping what is buffered: the next refill reads from there.
+   */
+  moveTo(offset: number, expectedSequence: number): void {
+    this.bufferOffset = offset
+    this.cursor.reset(this.cursor.buffer, 0, 0, expectedSequence)
+  }
+
   /** The bytes under the cursor's buffer (valid until the next refill). */
   get bytes(): Uint8Array {
     return this.cursor.buffer

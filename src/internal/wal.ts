@@ -24,7 +24,8 @@ import { decodeHeader } from "./format/header.js"
 import { open, readAt, sizeOf } from "./io.js"
 import { Lifecycle } from "./lifecycle.js"
 import { type LeaderView, streamBytes } from "./replication.js"
-import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
+import { LiveWindow } from "./liveWindow.js"
+import { LogCursor, readChunk, readLiveChunk, type SegmentSource } from "./logReader.js"
 import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
@@ -109,6 +110,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
+    const live = new LiveWindow()
     const pressure = new PressureGauge({
       fsyncMillis: config.saturation.fsyncMillis,
       queueEntries: config.queueCapacity * config.saturation.queueFraction,
@@ -142,6 +144,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       codecId: payload.id,
       state,
       queue,
+      live,
       afterBatch
     }).pipe(Scope.extend(writerScope), Effect.forkDaemon)
 
@@ -192,19 +195,27 @@ export const make = <A, I>(options: Options<A, I>) =>
       config.overflow === "fail" ? refuse : waitAndEnqueue
 
     /**
-     * Hands a request to the writer and waits for its outcome. When the queue has room this takes
-     * no Effect step besides the wait; the writer completes requests only with WalPoisonedError
-     * or WalClosedError.
+     * Hands a request to the writer and waits for its outcome, from inside the registration of an
+     * `Effect.async`: when the queue has room that is the only Effect step of an append. The
+     * writer completes requests only with WalPoisonedError or WalClosedError.
      */
+    const enqueue = <E>(
+      request: Request,
+      slow: (request: Request) => Effect.Effect<void, E>,
+      resume: (effect: Effect.Effect<number, E | WalClosed | WalPoisonedError>) => void
+    ): Effect.Effect<void> | void => {
+      if (state.closing) return resume(Effect.fail(closedError()))
+      if (state.poisoned !== undefined) return resume(Effect.fail(state.poisoned))
+      if (queue.offer(request)) return request.listen(resume)
+      resume(Effect.zipRight(slow(request), request.await))
+    }
+
+    /** `enqueue` as an Effect. */
     const submit = <E>(
       request: Request,
       slow: (request: Request) => Effect.Effect<void, E>
-    ): Effect.Effect<number, E | WalClosed | WalPoisonedError> => {
-      if (state.closing) return Effect.fail(closedError())
-      if (state.poisoned !== undefined) return Effect.fail(state.poisoned)
-      const outcome = request.await as Effect.Effect<number, WalClosed | WalPoisonedError>
-      return queue.offer(request) ? outcome : Effect.zipRight(slow(request), outcome)
-    }
+    ): Effect.Effect<number, E | WalClosed | WalPoisonedError> =>
+      Effect.async<number, E | WalClosed | WalPoisonedError>((resume) => enqueue(request, slow, resume))
 
     const encode = (value: A): Uint8Array => {
       const bytes = payload.encode(value)
@@ -265,15 +276,16 @@ export const make = <A, I>(options: Options<A, I>) =>
         )
       })
 
+    /** One entry: encoded and enqueued inside one `Effect.async`, with no other Effect step. */
     const appendOne = (kind: FrameKind) => (value: A): Effect.Effect<number, AppendError> =>
-      Effect.suspend((): Effect.Effect<number, AppendError> => {
+      Effect.async<number, AppendError>((resume) => {
         let bytes: Uint8Array
         try {
           bytes = encode(value)
         } catch (error) {
-          return Effect.fail(error as WalCodecError | WalEntryTooLargeError)
+          return resume(Effect.fail(error as WalCodecError | WalEntryTooLargeError))
         }
-        return submit(new Request(RequestKind.Append, kind, [bytes], FRAME_HEADER_SIZE + bytes.length), slowPath)
+        return enqueue<WalOverloadedError | WalClosed>(new Request(RequestKind.Append, kind, [bytes], FRAME_HEADER_SIZE + bytes.length), slowPath, resume)
       })
 
     const source: SegmentSource = {
@@ -302,25 +314,32 @@ export const make = <A, I>(options: Options<A, I>) =>
         onNone: () => replayFrom(options?.from ?? 1, options?.to)
       })
 
+    /**
+     * The next chunk of a tail: committed entries from memory while the tail is within the live
+     * window, from disk otherwise; waits for the next commit when it has delivered everything.
+     */
+    const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
+      Effect.suspend(function loop(): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
+        // Take the signal before reading, so a commit between the read and the wait wakes us.
+        const seen = state.committedSignal.version
+        const next = cursor.nextSequence <= state.committed ? live.find(cursor.nextSequence) : undefined
+        const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, state.committed)
+        return Effect.flatMap(read, (chunk) =>
+          Chunk.isNonEmpty(chunk) || state.closed
+            ? Effect.succeed(chunk)
+            : Effect.zipRight(state.committedSignal.changedSince(seen), Effect.suspend(loop)))
+      })
+
     const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
         onSome: Stream.fail,
         onNone: () =>
-          Stream.suspend(() =>
-            cursorStream(
-              new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)),
-              (cursor) =>
-                Effect.gen(function*() {
-                  for (;;) {
-                    // Take the signal before reading, so a commit between the read and the wait wakes us.
-                    const seen = state.committedSignal.version
-                    const chunk = yield* readChunk(cursor, state.committed)
-                    if (Chunk.isNonEmpty(chunk) || state.closed) return chunk
-                    yield* state.committedSignal.changedSince(seen)
-                  }
-                })
+          Stream.suspend(() => {
+            live.attach()
+            return cursorStream(new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)), pullLive).pipe(
+              Stream.ensuring(Effect.sync(() => live.detach()))
             )
-          )
+          })
       })
 
     const leader: LeaderView = {

@@ -1,8 +1,19 @@
 /**
- * The single writer. Producers encode their payloads and put a request on a bounded queue; one
- * fiber takes everything waiting, frames it into one reusable buffer, issues one write, fsyncs as
+ * The single writer. Producers encode their payloads and put a request on a bounded queue; the
+ * writer takes everything waiting, frames it into one reusable buffer, issues one write, fsyncs as
  * the durability mode says, then completes every request of the batch with the same outcome and
  * publishes the new committed watermark to tailing readers.
+ *
+ * A batch is served in one of two ways, never both at once:
+ * - the common batch (it fits in the active segment, the file offers synchronous access, the mode
+ *   does not wait to gather) is served by `drain`, a microtask queued by the first request that
+ *   finds the writer idle: frame, write, fsync, publish and complete in one synchronous step. The
+ *   microtask runs after the fibers that were ready with it have queued their appends, so
+ *   concurrent appends still share one write and one fsync;
+ * - every other batch (rotation, a file reached only through Effects, grouped mode's wait, close)
+ *   is served by the writer fiber, which `drain` wakes.
+ * The drain runs only while the writer fiber is parked, and the fiber parks only with nothing left
+ * to do, so exactly one batch is written at a time, in queue order.
  *
  * The writer owns the active segment's file handle; nobody else writes. A failed write or fsync
  * poisons the WAL: the batch and everything after it fail with `WalPoisonedError`.
@@ -10,8 +21,7 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import type * as Durability from "../Durability.js"
-import { WalPoisonedError } from "../WalError.js"
-import type { WalError, WalIOError } from "../WalError.js"
+import { errnoCode, type WalClosedError, WalIOError, WalPoisonedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
 import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
 import { BatchEncoder } from "./format/frame.js"
@@ -19,6 +29,8 @@ import { open, sizeOf, syncFile, truncate, writeAll } from "./io.js"
 import { createSegment, type SegmentState } from "./recovery.js"
 import type { RequestQueue } from "./requestQueue.js"
 import type { Signal } from "./signal.js"
+import { type SyncAccess, syncAccessOf } from "./syncAccess.js"
+import type { LiveWindow } from "./liveWindow.js"
 
 /** What a request asks of the writer. */
 export const enum RequestKind {
@@ -27,12 +39,15 @@ export const enum RequestKind {
   Close
 }
 
+/** How the writer fails a request: the WAL stopped after an I/O failure, or closed. */
+export type RequestError = WalPoisonedError | WalClosedError
+
 /** One producer's request, completed by the writer through a callback (no Deferred per append). */
 export class Request {
   /** Sequence of the first entry, set when the writer frames the request. */
   firstSequence = 0
-  private exit: Exit.Exit<number, WalError> | undefined
-  private callback: ((exit: Exit.Exit<number, WalError>) => void) | undefined
+  private exit: Exit.Exit<number, RequestError> | undefined
+  private callback: ((exit: Exit.Exit<number, RequestError>) => void) | undefined
 
   constructor(
     readonly kind: RequestKind,
@@ -43,7 +58,7 @@ export class Request {
   ) {}
 
   /** Completes the request; the first completion wins. */
-  complete(exit: Exit.Exit<number, WalError>): void {
+  complete(exit: Exit.Exit<number, RequestError>): void {
     if (this.exit !== undefined) return
     this.exit = exit
     const callback = this.callback
@@ -51,15 +66,21 @@ export class Request {
     if (callback !== undefined) callback(exit)
   }
 
-  /** Waits for completion. Interrupting the waiter does not withdraw the request. */
-  get await(): Effect.Effect<number, WalError> {
-    return Effect.async<number, WalError>((resume) => {
-      if (this.exit !== undefined) return resume(this.exit)
-      this.callback = resume
-      return Effect.sync(() => {
-        this.callback = undefined
-      })
+  /**
+   * Registers `resume` as the waiter for the outcome (at once when it is already known); returns
+   * the canceler of an `Effect.async`. Interrupting the waiter does not withdraw the request.
+   */
+  listen(resume: (exit: Exit.Exit<number, RequestError>) => void): Effect.Effect<void> | void {
+    if (this.exit !== undefined) return resume(this.exit)
+    this.callback = resume
+    return Effect.sync(() => {
+      this.callback = undefined
     })
+  }
+
+  /** Waits for completion. Interrupting the waiter does not withdraw the request. */
+  get await(): Effect.Effect<number, RequestError> {
+    return Effect.async<number, RequestError>((resume) => this.listen(resume))
   }
 }
 
@@ -101,6 +122,8 @@ interface Active {
   durable: number
   /** The file's size: `written` plus the zeros allocated ahead of the writes. */
   allocated: number
+  /** The file's synchronous operations, when it offers them: batches are then served by `drain`. */
+  readonly access: SyncAccess | undefined
 }
 
 /** What one served batch did, for metrics and back-pressure signals. */
@@ -124,6 +147,8 @@ export interface WriterContext {
   readonly codecId: string
   readonly state: WriterState
   readonly queue: RequestQueue
+  /** Where committed batches are kept in memory for tails that are caught up. */
+  readonly live: LiveWindow
   /** Called after every batch, served or failed, with the requests it took off the queue. */
   readonly afterBatch: (requests: ReadonlyArray<Request>, report: BatchReport | undefined) => void
 }
@@ -134,7 +159,7 @@ export interface WriterContext {
  */
 export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { config, fs, state, queue } = ctx
+    const { config, fs, live, state, queue } = ctx
     const mode: Durability.Durability = config.durability
     const writerScope = yield* Effect.scope
     const encoder = new BatchEncoder(ctx.seed)
@@ -145,7 +170,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         const file = yield* open(fs, segment.path, "r+").pipe(Scope.extend(scope))
         const allocated = yield* sizeOf(file, segment.path)
         yield* file.seek(written, "start")
-        return { segment, file, scope, written, durable: written, allocated } satisfies Active
+        return { segment, file, scope, written, durable: written, allocated, access: syncAccessOf(file) } satisfies Active
       })
     const last = state.segments[state.segments.length - 1]!
     let active: Active | undefined
@@ -154,6 +179,24 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const fsyncSeconds: Array<number> = []
     /** When the oldest unsynced write happened (buffered mode's timer). */
     let unsyncedSince: number | undefined
+    /** Sequence of the first entry framed since the encoder was last emptied. */
+    let framedFrom = 0
+
+    /** Starts a batch: clears its report and returns its entries' timestamp. */
+    const beginBatch = (now: number): number => {
+      bytesWritten = 0
+      rotated = false
+      fsyncSeconds.length = 0
+      encoder.reset()
+      framedFrom = state.nextSequence
+      // Hybrid logical clock: never behind the last timestamp written, even if the wall clock steps back.
+      const timestamp = Math.max(now, state.lastTimestamp)
+      state.lastTimestamp = timestamp
+      return timestamp
+    }
+
+    /** The size to give the active segment so that a write ending at `end` fits, with room ahead. */
+    const allocationFor = (end: number) => Math.max(end, Math.min(end + ALLOCATE_AHEAD_BYTES, config.segmentBytes))
 
     /** Sets the active segment's size. The fsync that makes the next frames durable makes it durable too. */
     const allocate = (target: Active, size: number) =>
@@ -161,31 +204,39 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         target.allocated = size
       })
 
-    /** Writes the framed batch at the end of the active segment and starts a new one. */
+    /** Book-keeping once the encoder's bytes are in the file: offsets, the live window, an empty encoder. */
+    const wrote = (target: Active, bytes: Uint8Array) => {
+      live.stage(target.segment, target.written, bytes, framedFrom, state.nextSequence - 1)
+      target.written += bytes.length
+      bytesWritten += bytes.length
+      encoder.reset()
+      framedFrom = state.nextSequence
+    }
+
+    /** Writes the framed bytes at the end of the active segment. */
     const flush = Effect.suspend(() => {
       if (encoder.size === 0) return Effect.void
       const target = active!
       const bytes = encoder.bytes()
       const end = target.written + bytes.length
-      const write = Effect.map(writeAll(target.file, bytes, target.segment.path), () => {
-        target.written = end
-        bytesWritten += bytes.length
-        encoder.reset()
-      })
+      const write = Effect.map(writeAll(target.file, bytes, target.segment.path), () => wrote(target, bytes))
       if (end <= target.allocated) return write
       // Allocate ahead so that the appends after this one do not change the file's size.
-      return Effect.zipRight(allocate(target, Math.max(end, Math.min(end + ALLOCATE_AHEAD_BYTES, config.segmentBytes))), write)
+      return Effect.zipRight(allocate(target, allocationFor(end)), write)
     })
+
+    /** Book-keeping once an fsync of everything written up to `upTo` has succeeded. */
+    const synced = (target: Active, upTo: number, started: bigint) => {
+      fsyncSeconds.push(Number(clock.unsafeCurrentTimeNanos() - started) / 1e9)
+      target.durable = upTo
+    }
 
     const sync = Effect.suspend(() => {
       const target = active!
       if (target.durable === target.written) return Effect.void
       const upTo = target.written
       const started = clock.unsafeCurrentTimeNanos()
-      return Effect.map(syncFile(target.file, target.segment.path), () => {
-        fsyncSeconds.push(Number(clock.unsafeCurrentTimeNanos() - started) / 1e9)
-        target.durable = upTo
-      })
+      return Effect.map(syncFile(target.file, target.segment.path), () => synced(target, upTo, started))
     })
 
     /** Seals the active segment and starts the next one. */
@@ -233,47 +284,55 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       if (kind === FrameKind.checkpoint) state.lastCheckpoint = sequence - 1
     }
 
+    /** After the last write of a batch: whether it must be fsynced before it is acknowledged. */
+    const syncDue = (now: number, requested: boolean): boolean => {
+      const current = active!
+      const unsynced = current.written - current.durable
+      if (unsynced === 0) return false
+      if (unsyncedSince === undefined) unsyncedSince = now
+      return mustSync(mode, unsynced, requested)
+    }
+
+    /** Publishes a committed batch: the new watermark, its bytes for live tails, a wake-up for the tails. */
+    const publish = (appended: boolean) => {
+      if (!appended) return
+      const current = active!
+      current.segment.lastSequence = state.nextSequence - 1
+      current.segment.size = current.written
+      state.committed = state.nextSequence - 1
+      state.committedCheckpoint = state.lastCheckpoint
+      live.commit()
+      state.committedSignal.notify()
+    }
+
+    /** Stops the WAL for good after a failed write or fsync of a batch. */
+    const poison = (error: WalIOError) => {
+      // Fail-stop: never retry a failed write or fsync and then acknowledge, since the kernel may
+      // already have dropped the dirty pages.
+      live.discard()
+      state.poisoned = new WalPoisonedError({ cause: error })
+    }
+
     /**
      * Frames, writes and (as the mode says) fsyncs one batch. Loops and effect chains rather than a
-     * generator: this runs once per batch, and a generator here cost about a sixth of the CPU of a
-     * one-at-a-time append (on tmpfs, 63,000 -> 75,000 appends/s without it).
+     * generator: a generator here cost about a sixth of the CPU of a one-at-a-time append.
      */
     const serve = (items: ReadonlyArray<Request>, closing: boolean): Effect.Effect<void, WalIOError> =>
       Effect.suspend(() => {
         let syncRequested = closing
         let appended = false
-        bytesWritten = 0
-        rotated = false
-        fsyncSeconds.length = 0
         const now = clock.unsafeCurrentTimeMillis()
-        // Hybrid logical clock: never behind the last timestamp written, even if the wall clock steps back.
-        const timestamp = Math.max(now, state.lastTimestamp)
-        state.lastTimestamp = timestamp
-        encoder.reset()
-
-        /** Publishes the batch: the new committed watermark, and a wake-up for the tails. */
-        const publish = () => {
-          if (!appended) return
-          const current = active!
-          current.segment.lastSequence = state.nextSequence - 1
-          current.segment.size = current.written
-          state.committed = state.nextSequence - 1
-          state.committedCheckpoint = state.lastCheckpoint
-          state.committedSignal.notify()
-        }
+        const timestamp = beginBatch(now)
 
         /** After the last write of the batch: fsyncs as the mode says, then publishes. */
         const complete = (): Effect.Effect<void, WalIOError> => {
-          const current = active!
-          const unsynced = current.written - current.durable
-          if (unsynced > 0 && unsyncedSince === undefined) unsyncedSince = now
-          if (unsynced > 0 && mustSync(mode, unsynced, syncRequested)) {
+          if (syncDue(now, syncRequested)) {
             return Effect.map(sync, () => {
               unsyncedSince = undefined
-              publish()
+              publish(appended)
             })
           }
-          publish()
+          publish(appended)
           return Effect.void
         }
 
@@ -296,8 +355,81 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         return frameFrom(0)
       })
 
+    /** Runs one synchronous file operation, throwing its failure as a `WalIOError`. */
+    const attemptNow = <A>(operation: string, target: Active, run: () => A): A => {
+      try {
+        return run()
+      } catch (error) {
+        throw new WalIOError({ operation, path: target.segment.path, code: errnoCode(error), cause: error })
+      }
+    }
+
+    /** `flush` as one synchronous step. */
+    const flushNow = (target: Active, access: SyncAccess) => {
+      if (encoder.size === 0) return
+      const bytes = encoder.bytes()
+      const end = target.written + bytes.length
+      if (end > target.allocated) {
+        const size = allocationFor(end)
+        attemptNow("truncate", target, () => access.truncate(size))
+        target.allocated = size
+      }
+      attemptNow("write", target, () => access.writeAll(bytes))
+      wrote(target, bytes)
+    }
+
+    /** Whether `drain` may serve these requests: see the module's doc. */
+    const servableNow = (items: ReadonlyArray<Request>): boolean => {
+      if (active?.access === undefined || state.poisoned !== undefined || mode._tag === "Grouped") return false
+      let bytes = 0
+      for (const request of items) {
+        if (request.kind === RequestKind.Close) return false
+        bytes += request.bytes
+      }
+      return fits(bytes)
+    }
+
+    /**
+     * `serve` and `finish` as one synchronous step, for a batch that `servableNow` accepted: frame,
+     * write, fsync as the mode says, publish, complete.
+     */
+    const serveNow = (items: ReadonlyArray<Request>) => {
+      const target = active!
+      const access = target.access!
+      const now = clock.unsafeCurrentTimeMillis()
+      const timestamp = beginBatch(now)
+      let syncRequested = false
+      let appended = false
+      try {
+        for (const request of items) {
+          if (request.kind === RequestKind.Sync) {
+            syncRequested = true
+            continue
+          }
+          appended = true
+          frameRequest(request, timestamp)
+          if (encoder.size >= MAX_WRITE_BYTES) flushNow(target, access)
+        }
+        flushNow(target, access)
+        if (syncDue(now, syncRequested)) {
+          const upTo = target.written
+          const started = clock.unsafeCurrentTimeNanos()
+          attemptNow("fsync", target, access.sync)
+          synced(target, upTo, started)
+          unsyncedSince = undefined
+        }
+        publish(appended)
+      } catch (error) {
+        // Anything thrown past a file operation (a defect included) leaves the file in an unknown
+        // state: stop as after a failed write.
+        poison(error instanceof WalIOError ? error : new WalIOError({ operation: "write", path: target.segment.path, code: undefined, cause: error }))
+        return finish(items, state.poisoned)
+      }
+      finish(items, undefined)
+    }
+
     /** Completes every request of a batch with its outcome and reports the batch. */
-    const finish = (items: ReadonlyArray<Request>, failure: WalError | undefined) => {
+    const finish = (items: ReadonlyArray<Request>, failure: RequestError | undefined) => {
       let entries = 0
       for (const request of items) {
         if (failure !== undefined && request.kind !== RequestKind.Close) request.complete(Exit.fail(failure))
@@ -320,9 +452,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         return serve(items, closing).pipe(
           Effect.match({
             onFailure: (error: WalIOError) => {
-              // Fail-stop: never retry a failed write or fsync and then acknowledge, since the
-              // kernel may already have dropped the dirty pages.
-              state.poisoned = new WalPoisonedError({ cause: error })
+              poison(error)
               finish(items, state.poisoned)
               return closing
             },
@@ -341,9 +471,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       return sync
     }).pipe(
       Effect.match({
-        onFailure: (error) => {
-          state.poisoned = new WalPoisonedError({ cause: error })
-        },
+        onFailure: poison,
         onSuccess: () => {
           unsyncedSince = undefined
           ctx.afterBatch([], { entries: 0, bytes: 0, fsyncSeconds, rotated: false })
@@ -352,8 +480,53 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       Effect.uninterruptible
     )
 
+    /** Resumes the writer fiber while it is parked with nothing to do; `drain` decides when. */
+    let wakeFiber: (() => void) | undefined
+    /** Whether the parked fiber will wake by itself (buffered mode's interval) to fsync. */
+    let parkedWithTimer = false
+    let drainQueued = false
+
     /**
-     * The next batch: everything queued by the time the writer runs (waking on an empty queue
+     * Serves what arrived while the writer fiber was parked: in this synchronous step when it can,
+     * otherwise by waking the fiber. It also wakes the fiber when buffered mode now has unsynced
+     * bytes and the fiber parked without a timer.
+     */
+    const drain = () => {
+      drainQueued = false
+      const wake = wakeFiber
+      if (wake === undefined || queue.size === 0) return
+      if (servableNow(queue.peek())) {
+        serveNow(queue.takeAll())
+        if (queue.size === 0 && (parkedWithTimer || unsyncedSince === undefined || mode._tag !== "Buffered")) return
+      }
+      wakeFiber = undefined
+      wake()
+    }
+
+    queue.onArrival = () => {
+      if (wakeFiber === undefined || drainQueued) return
+      // A microtask, not now: the fibers that are ready run first and queue their appends, so
+      // concurrent appends share this batch's write and fsync.
+      drainQueued = true
+      queueMicrotask(drain)
+    }
+
+    /**
+     * Parks the writer fiber until `drain` wakes it. A request may have arrived between the check
+     * of the queue and the park (a timed park runs in a fiber of its own): it is taken at once.
+     */
+    const park = (timed: boolean) =>
+      Effect.async<void>((resume) => {
+        if (queue.size > 0) return resume(Effect.void)
+        parkedWithTimer = timed
+        wakeFiber = () => resume(Effect.void)
+        return Effect.sync(() => {
+          wakeFiber = undefined
+        })
+      })
+
+    /**
+     * The next batch: everything queued by the time the writer runs (parking on an empty queue
      * first). None when buffered mode's interval elapses first and the unsynced tail needs an fsync.
      */
     const take = Effect.suspend((): Effect.Effect<Option.Option<Array<Request>>> => {
@@ -362,11 +535,11 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         const remaining = Duration.toMillis(mode.interval) - (clock.unsafeCurrentTimeMillis() - unsyncedSince)
         if (remaining <= 0) return Effect.succeed(Option.none())
         return Effect.map(
-          Effect.timeoutOption(queue.nonEmpty, Duration.millis(remaining)),
+          Effect.timeoutOption(park(true), Duration.millis(remaining)),
           Option.map(() => queue.takeAll())
         )
       }
-      return Effect.map(queue.nonEmpty, () => Option.some(queue.takeAll()))
+      return Effect.map(park(false), () => Option.some(queue.takeAll()))
     })
 
     active = yield* openActive(last, last.size).pipe(
@@ -385,6 +558,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         continue
       }
       const items = taken.value
+      if (items.length === 0) continue
       if (mode._tag === "Grouped" && items.every((r) => r.kind === RequestKind.Append)) {
         yield* Effect.sleep(mode.maxDelay)
         for (const request of queue.takeAll()) items.push(request)

@@ -1,0 +1,99 @@
+/**
+ * The last committed batches, kept in memory for tails that are caught up, so that following the
+ * log live costs the writer one copy of each batch's bytes and no tail reads the file it just
+ * wrote. The window holds whole batches, contiguous in sequence, from the first batch committed
+ * after a tail attached, up to `maxBytes` of frames (the oldest leave first). A tail whose next
+ * sequence is older than the window reads from disk until it reaches it again. While no tail is
+ * attached the writer copies nothing and the window is empty.
+ */
+import type { SegmentState } from "./recovery.js"
+
+/** One committed write of the writer: whole requests' frames, in one segment. */
+export interface LiveBatch {
+  readonly segment: SegmentState
+  /** File offset of the batch's first frame. */
+  readonly offset: number
+  /** The batch's frames: a copy owned by the window, never changed. */
+  readonly bytes: Uint8Array
+  readonly firstSequence: number
+  readonly lastSequence: number
+  /** The batch's entries, decoded once by the first tail that needs them and shared by every tail. */
+  decoded: unknown
+}
+
+/** Frames of committed batches kept for live tails. */
+export const LIVE_WINDOW_BYTES = 4 * 1024 * 1024
+
+/** Committed batches in memory, for live tails; written only by the writer. */
+export class LiveWindow {
+  private batches: Array<LiveBatch> = []
+  /** Index of the oldest batch still in the window. */
+  private head = 0
+  private bytes = 0
+  /** Written but not yet committed: they join the window when the batch is published. */
+  private readonly staged: Array<LiveBatch> = []
+  private tails = 0
+
+  constructor(readonly maxBytes: number = LIVE_WINDOW_BYTES) {}
+
+  /** A tail starts following the log: from the next committed batch on, batches are kept. */
+  attach(): void {
+    this.tails++
+  }
+
+  /** A tail stops; with the last one the window is emptied. */
+  detach(): void {
+    this.tails--
+    if (this.tails > 0) return
+    this.batches = []
+    this.head = 0
+    this.bytes = 0
+  }
+
+  /**
+   * The writer wrote `bytes` (frames of sequences `firstSequence..lastSequence`) at `offset` of
+   * `segment`; kept (as a copy) when a tail is attached and the batch holds entries.
+   */
+  stage(segment: SegmentState, offset: number, bytes: Uint8Array, firstSequence: number, lastSequence: number): void {
+    if (this.tails === 0 || firstSequence > lastSequence) return
+    this.staged.push({ segment, offset, bytes: bytes.slice(), firstSequence, lastSequence, decoded: undefined })
+  }
+
+  /** The staged writes are committed: they join the window, and the oldest batches leave past `maxBytes`. */
+  commit(): void {
+    const staged = this.staged
+    if (staged.length === 0) return
+    for (const batch of staged) {
+      this.batches.push(batch)
+      this.bytes += batch.bytes.length
+    }
+    staged.length = 0
+    while (this.bytes > this.maxBytes && this.batches.length - this.head > 1) {
+      this.bytes -= this.batches[this.head]!.bytes.length
+      this.batches[this.head++] = undefined as unknown as LiveBatch
+    }
+    if (this.head > 1024 && this.head * 2 > this.batches.length) {
+      this.batches = this.batches.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /** The staged writes failed: they never join the window. */
+  discard(): void {
+    this.staged.length = 0
+  }
+
+  /** The committed batch holding `sequence`, if it is in the window. */
+  find(sequence: number): LiveBatch | undefined {
+    const batches = this.batches
+    let low = this.head
+    let high = batches.length - 1
+    if (high < low || sequence < batches[low]!.firstSequence || sequence > batches[high]!.lastSequence) return undefined
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1
+      if (batches[mid]!.firstSequence <= sequence) low = mid
+      else high = mid - 1
+    }
+    return batches[low]
+  }
+}
