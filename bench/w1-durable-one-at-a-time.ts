@@ -1,6 +1,7 @@
 /**
  * W1: 2,000 appends of 256 B, one at a time, each durable (strict: written and fsynced) before the
- * next. Figures are appends per second.
+ * next. Figures are appends per second. Run it with `TMPDIR=/dev/shm` to measure on tmpfs, where
+ * the fsync costs nothing and CPU is what counts.
  *
  *   npx tsx bench/w1-durable-one-at-a-time.ts [--runs 5] [--count 2000]
  */
@@ -9,6 +10,7 @@ import * as NFS from "node:fs"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import * as Wal from "../src/Wal.js"
+import { FloorWriter } from "./lib/floor.js"
 import { argument, makeTempDir, payloads, RawLog, removeDir, Report } from "./lib/harness.js"
 import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, rotate, runWith, type WalSystem } from "./lib/systems.js"
@@ -80,12 +82,22 @@ const wal = (system: WalSystem, dir: string): Promise<number> =>
     })
   )
 
+/** The Effect floor (lib/floor.ts): the WAL's loop of awaited appends against a trivial writer. */
+const floor = (dir: string): Promise<number> => {
+  const writer = new FloorWriter(Path.join(dir, "floor.log"))
+  return Effect.runPromise(Effect.gen(function*() {
+    const started = performance.now()
+    for (let i = 0; i < COUNT; i++) yield* writer.append(data[i & 63]!)
+    return (COUNT / (performance.now() - started)) * 1000
+  })).finally(() => writer.close())
+}
+
 const main = async () => {
   const Sqlite = await loadSqlite()
   const Level = await loadLevel()
   const report = new Report("W1", `${COUNT.toLocaleString("en-US")} appends of 256 B, one at a time, each durable before the next`, "appends/s", true)
-  type System = "raw" | "raw-allocated" | "raw-callback" | "raw-promises" | WalSystem | "better-sqlite3" | "classic-level"
-  const systems: Array<System> = ["raw", "wal-fast", "wal-node", "raw-allocated", "raw-callback", "raw-promises"]
+  type System = "raw" | "raw-allocated" | "raw-callback" | "raw-promises" | "effect-floor" | WalSystem | "better-sqlite3" | "classic-level"
+  const systems: Array<System> = ["raw", "wal-fast", "wal-node", "effect-floor", "raw-allocated", "raw-callback", "raw-promises"]
   if (Sqlite) systems.push("better-sqlite3")
   if (Level) systems.push("classic-level")
   for (let run = 0; run < RUNS; run++) {
@@ -99,6 +111,9 @@ const main = async () => {
             break
           case "raw-allocated":
             figures[system] = raw(dir, ALLOCATE_AHEAD)
+            break
+          case "effect-floor":
+            figures[system] = await floor(dir)
             break
           case "raw-callback":
             figures[system] = await rawCallback(dir)
@@ -135,6 +150,7 @@ const main = async () => {
     report.run(Object.fromEntries(systems.map((s) => [s, figures[s]!])))
   }
   report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append, the file growing with each write (the issue's limit). raw-allocated: the same in a file extended 1 MiB ahead (ftruncate), as the WAL does: the limit of the WAL's own design. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
+  report.note("effect-floor: the same loop of awaited appends in Effect against a trivial writer (bench/lib/floor.ts: one Buffer copy, writeSync + fdatasyncSync per batch, no checksum): the least an Effect WAL of this design costs.")
   report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeFileSystem.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
   report.print()
 }

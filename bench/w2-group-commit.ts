@@ -5,14 +5,20 @@
  * The raw limit replays the batch sizes the WAL formed in the same run (one write + fdatasync per
  * batch); better-sqlite3 commits the same batches as transactions (synchronous=FULL); classic-level
  * gets 64 concurrent `put(..., { sync: true })` loops, where LevelDB forms its own group commits.
+ * `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts.
  *
- *   npx tsx bench/w2-group-commit.ts [--runs 5] [--count 20000] [--fibers 64]
+ * `--shape per-append` replaces the 64 long-lived fibers by a fiber per append, as the request
+ * fibers of a server: rounds of 64 appends forked together (`Effect.forEach`, unbounded), each round
+ * awaited before the next. Run it with `TMPDIR=/dev/shm` to measure on tmpfs.
+ *
+ *   npx tsx bench/w2-group-commit.ts [--runs 5] [--count 20000] [--fibers 64] [--shape long-lived|per-append]
  */
 import { Effect } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
 import * as Wal from "../src/Wal.js"
+import { FloorWriter } from "./lib/floor.js"
 import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report } from "./lib/harness.js"
 import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib/systems.js"
@@ -23,6 +29,40 @@ const FIBERS = argument("fibers", 64)
 const SIZE = 256
 const data = payloads(SIZE)
 const FRAME = FRAME_HEADER_SIZE + SIZE
+const PER_APPEND = process.argv.includes("per-append")
+
+/** The producers of one run: 64 long-lived fibers, or rounds of a fiber per append. */
+const produce = <E>(append: (payload: Uint8Array) => Effect.Effect<unknown, E>): Effect.Effect<void, E> => {
+  if (PER_APPEND) {
+    return Effect.gen(function*() {
+      for (let first = 0; first < COUNT; first += FIBERS) {
+        yield* Effect.forEach(
+          Array.from({ length: Math.min(FIBERS, COUNT - first) }, (_, k) => first + k),
+          (i) => append(data[i & 63]!),
+          { concurrency: "unbounded", discard: true }
+        )
+      }
+    })
+  }
+  const perFiber = Math.ceil(COUNT / FIBERS)
+  return Effect.forEach(
+    Array.from({ length: FIBERS }, (_, f) => f),
+    (f) =>
+      Effect.gen(function*() {
+        for (let i = f * perFiber; i < Math.min(COUNT, (f + 1) * perFiber); i++) yield* append(data[i & 63]!)
+      }),
+    { concurrency: "unbounded", discard: true }
+  )
+}
+
+/** The Effect floor (lib/floor.ts) under the same producers. */
+const floor = (dir: string): Promise<number> => {
+  const writer = new FloorWriter(Path.join(dir, "floor.log"))
+  const started = performance.now()
+  return Effect.runPromise(produce(writer.append))
+    .then(() => (COUNT / (performance.now() - started)) * 1000)
+    .finally(() => writer.close())
+}
 
 /** Runs the WAL; returns appends/s and the batch sizes (entries per fsync) it formed. */
 const wal = async (system: WalSystem, dir: string): Promise<{ rate: number; batches: Array<number> }> => {
@@ -32,16 +72,8 @@ const wal = async (system: WalSystem, dir: string): Promise<{ rate: number; batc
     Effect.gen(function*() {
       const log = yield* Wal.make({ directory: Path.join(dir, system), durability: Durability.strict })
       bytes.length = 0
-      const perFiber = Math.ceil(COUNT / FIBERS)
       const started = performance.now()
-      yield* Effect.forEach(
-        Array.from({ length: FIBERS }, (_, f) => f),
-        (f) =>
-          Effect.gen(function*() {
-            for (let i = f * perFiber; i < Math.min(COUNT, (f + 1) * perFiber); i++) yield* log.append(data[i & 63]!)
-          }),
-        { concurrency: "unbounded", discard: true }
-      )
+      yield* produce(log.append)
       return (COUNT / (performance.now() - started)) * 1000
     })
   )
@@ -71,13 +103,15 @@ const main = async () => {
   const Sqlite = await loadSqlite()
   const Level = await loadLevel()
   const report = new Report(
-    "W2",
-    `${COUNT.toLocaleString("en-US")} appends of 256 B from ${FIBERS} concurrent fibers, strict (group commit)`,
+    PER_APPEND ? "W2-per-append" : "W2",
+    PER_APPEND
+      ? `${COUNT.toLocaleString("en-US")} appends of 256 B, a fiber per append in rounds of ${FIBERS}, strict (group commit)`
+      : `${COUNT.toLocaleString("en-US")} appends of 256 B from ${FIBERS} concurrent fibers, strict (group commit)`,
     "appends/s",
     true
   )
   const mainSystem: WalSystem = "wal-fast"
-  const others: Array<string> = ["wal-node", "raw-allocated"]
+  const others: Array<string> = ["wal-node", "effect-floor", "raw-allocated"]
   if (Sqlite) others.push("better-sqlite3")
   if (Level) others.push("classic-level")
   const batchMedians: Array<number> = []
@@ -101,6 +135,9 @@ const main = async () => {
           case "wal-node":
             figures[system] = (await wal(system, dir)).rate
             break
+          case "effect-floor":
+            figures[system] = await floor(dir)
+            break
           case "better-sqlite3": {
             const { db, insertMany } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
             let seq = 1
@@ -120,6 +157,7 @@ const main = async () => {
             await db.open()
             const perFiber = Math.ceil(COUNT / FIBERS)
             const started = performance.now()
+            // LevelDB forms its own group commits from concurrent callers, whatever the fibers' shape.
             await Promise.all(Array.from({ length: FIBERS }, async (_, f) => {
               for (let i = f * perFiber; i < Math.min(COUNT, (f + 1) * perFiber); i++) {
                 await db.put(levelKey(i + 1), data[i & 63]!, { sync: true })

@@ -47,6 +47,8 @@ export interface Series {
   readonly system: string
   readonly values: Array<number>
   readonly ratios: Array<number>
+  /** Ratios to the Effect floor of the same run (bench/lib/floor.ts), when the workload measures one. */
+  readonly floorRatios: Array<number>
   readonly note?: string
 }
 
@@ -59,6 +61,8 @@ export interface WorkloadResult {
   readonly higherIsBetter: boolean
   /** The system every ratio is taken against (usually "raw"). */
   readonly baseline: string
+  /** The system of the second ratio column: the Effect floor of the same run. */
+  readonly floor: string
   readonly series: Array<Series>
   readonly notes: Array<string>
 }
@@ -75,20 +79,23 @@ export class Report {
     readonly title: string,
     readonly unit: string,
     readonly higherIsBetter: boolean,
-    readonly baseline = "raw"
+    readonly baseline = "raw",
+    readonly floor = "effect-floor"
   ) {}
 
   /** Records one run: a figure per system, ratios against the baseline of the same run. */
   run(figures: Record<string, number>): void {
     const base = figures[this.baseline]
+    const floor = figures[this.floor]
     for (const [system, value] of Object.entries(figures)) {
       let series = this.series.get(system)
       if (series === undefined) {
-        series = { system, values: [], ratios: [] }
+        series = { system, values: [], ratios: [], floorRatios: [] }
         this.series.set(system, series)
       }
       series.values.push(value)
       if (base !== undefined) series.ratios.push(value / base)
+      if (floor !== undefined) series.floorRatios.push(value / floor)
     }
     const line = Object.entries(figures).map(([s, v]) => `${s} ${fmt(v)}`).join(", ")
     console.error(`  [${this.workload}] run ${this.series.get(Object.keys(figures)[0]!)!.values.length}: ${line}`)
@@ -107,6 +114,7 @@ export class Report {
       unit: this.unit,
       higherIsBetter: this.higherIsBetter,
       baseline: this.baseline,
+      floor: this.floor,
       series: [...this.series.values()],
       notes: this.notes
     }
@@ -122,14 +130,17 @@ export const spread = (values: ReadonlyArray<number>): string =>
 
 /** A markdown table of one workload. */
 export const renderTable = (result: WorkloadResult): string => {
+  const withFloor = result.series.some((series) => series.floorRatios.length > 0)
+  const ratioCell = (ratios: ReadonlyArray<number>) => ratios.length ? spread(ratios.map((r) => Math.round(r * 100) / 100)) : "-"
+  const time = result.higherIsBetter ? "" : "time "
   const lines = [
     `### ${result.workload}: ${result.title}`,
     "",
-    `| system | ${result.unit}, median (min-max) | ${result.higherIsBetter ? "" : "time "}ratio to ${result.baseline}, median (min-max) |`,
-    "|---|---:|---:|"
+    `| system | ${result.unit}, median (min-max) | ${time}ratio to ${result.baseline}, median (min-max) |${withFloor ? ` ${time}ratio to ${result.floor} |` : ""}`,
+    `|---|---:|---:|${withFloor ? "---:|" : ""}`
   ]
   for (const series of result.series) {
-    lines.push(`| ${series.system} | ${spread(series.values)} | ${series.ratios.length ? spread(series.ratios.map((r) => Math.round(r * 100) / 100)) : "-"} |`)
+    lines.push(`| ${series.system} | ${spread(series.values)} | ${ratioCell(series.ratios)} |${withFloor ? ` ${ratioCell(series.floorRatios)} |` : ""}`)
   }
   for (const note of result.notes) lines.push("", `- ${note}`)
   return lines.join("\n") + "\n"

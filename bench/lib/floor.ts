@@ -1,0 +1,89 @@
+/**
+ * The Effect floor: the least an Effect WAL of this design can cost, measured beside the WAL in the
+ * same process. Writing: the same producer shapes as the WAL's workloads, each append an
+ * `Effect.async` acknowledged by a trivial writer that, once per batch (the appends queued by the
+ * time a `setImmediate` runs), copies the payloads into one Buffer behind an 8-byte length and
+ * calls `fs.writeSync` + `fs.fdatasyncSync`. No checksum, no sequence numbers, no file format, no
+ * back-pressure: what remains is the runtime's own cost of suspending and resuming fibers around
+ * a batched write. Reading: a Stream of entries built in memory before the clock starts, so what
+ * is measured is the Stream consumer alone.
+ */
+import { Chunk, Effect, Stream } from "effect"
+import * as NFS from "node:fs"
+
+interface Waiting {
+  readonly payload: Uint8Array
+  readonly resume: (effect: Effect.Effect<number>) => void
+}
+
+/** An Effect-floor writer on `path`; `append` resolves once its batch is written and fdatasynced. */
+export class FloorWriter {
+  private readonly fd: number
+  private waiting: Array<Waiting> = []
+  private scheduled = false
+  private written = 0
+  /** Batches written so far. */
+  batches = 0
+
+  constructor(readonly path: string) {
+    this.fd = NFS.openSync(path, "w")
+  }
+
+  readonly append = (payload: Uint8Array): Effect.Effect<number> =>
+    Effect.async<number>((resume) => {
+      this.waiting.push({ payload, resume })
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(this.flush)
+      }
+    })
+
+  private readonly flush = (): void => {
+    this.scheduled = false
+    const batch = this.waiting
+    this.waiting = []
+    let size = 0
+    for (const { payload } of batch) size += 8 + payload.length
+    const buffer = Buffer.allocUnsafe(size)
+    let offset = 0
+    for (const { payload } of batch) {
+      buffer.writeUInt32LE(payload.length, offset)
+      buffer.set(payload, offset + 8)
+      offset += 8 + payload.length
+    }
+    NFS.writeSync(this.fd, buffer, 0, size, this.written)
+    NFS.fdatasyncSync(this.fd)
+    this.written += size
+    this.batches++
+    for (const { resume } of batch) resume(Effect.succeed(1))
+  }
+
+  close(): void {
+    NFS.closeSync(this.fd)
+  }
+}
+
+/** An entry as the stream floor delivers it: the shape of a WAL entry. */
+export interface FloorEntry {
+  readonly seq: number
+  readonly timestamp: number
+  readonly kind: "data"
+  readonly payload: Uint8Array
+}
+
+/** `count` entries of `payload`'s size, built in memory, in chunks of 4096 (the WAL's chunk size). */
+export const floorChunks = (count: number, payload: Uint8Array): ReadonlyArray<Chunk.Chunk<FloorEntry>> => {
+  const chunks: Array<Chunk.Chunk<FloorEntry>> = []
+  for (let first = 1; first <= count; first += 4096) {
+    const entries: Array<FloorEntry> = []
+    for (let seq = first; seq < Math.min(count + 1, first + 4096); seq++) {
+      entries.push({ seq, timestamp: 0, kind: "data", payload: payload.subarray(0) })
+    }
+    chunks.push(Chunk.unsafeFromArray(entries))
+  }
+  return chunks
+}
+
+/** The stream floor: the prebuilt chunks as a Stream. */
+export const floorStream = (chunks: ReadonlyArray<Chunk.Chunk<FloorEntry>>): Stream.Stream<FloorEntry> =>
+  Stream.fromChunks(...chunks)
