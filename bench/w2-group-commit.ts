@@ -5,7 +5,8 @@
  * The raw limit replays the batch sizes the WAL formed in the same run (one write + fdatasync per
  * batch); better-sqlite3 commits the same batches as transactions (synchronous=FULL); classic-level
  * gets 64 concurrent `put(..., { sync: true })` loops, where LevelDB forms its own group commits.
- * `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts.
+ * `wal-fast, 8 tails` runs the same appends with 8 `tail` consumers following the log (goal: at
+ * least 0.9x of the WAL alone). `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts.
  *
  * `--shape per-append` replaces the 64 long-lived fibers by a fiber per append, as the request
  * fibers of a server: rounds of 64 appends forked together (`Effect.forEach`, unbounded), each round
@@ -13,7 +14,7 @@
  *
  *   npx tsx bench/w2-group-commit.ts [--runs 5] [--count 20000] [--fibers 64] [--shape long-lived|per-append]
  */
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
@@ -65,15 +66,20 @@ const floor = (dir: string): Promise<number> => {
 }
 
 /** Runs the WAL; returns appends/s and the batch sizes (entries per fsync) it formed. */
-const wal = async (system: WalSystem, dir: string): Promise<{ rate: number; batches: Array<number> }> => {
+const wal = async (system: WalSystem, dir: string, tails = 0): Promise<{ rate: number; batches: Array<number> }> => {
   const bytes: Array<number> = []
   const rate = await runWith(
     recordingBatches(layers[system], bytes),
     Effect.gen(function*() {
-      const log = yield* Wal.make({ directory: Path.join(dir, system), durability: Durability.strict })
+      const log = yield* Wal.make({ directory: Path.join(dir, `${system}-${tails}`), durability: Durability.strict })
+      // Tails that consume every entry while the producers append (a counter per chunk).
+      let tailed = 0
+      yield* Effect.forEach(Array.from({ length: tails }), () =>
+        log.tail().pipe(Stream.runForEachChunk((chunk) => Effect.sync(() => void (tailed += chunk.length))), Effect.forkScoped))
       bytes.length = 0
       const started = performance.now()
       yield* produce(log.append)
+      if (tailed > COUNT * tails) throw new Error("tails delivered more than was appended")
       return (COUNT / (performance.now() - started)) * 1000
     })
   )
@@ -111,7 +117,7 @@ const main = async () => {
     true
   )
   const mainSystem: WalSystem = "wal-fast"
-  const others: Array<string> = ["wal-node", "effect-floor", "raw-allocated"]
+  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "raw-allocated"]
   if (Sqlite) others.push("better-sqlite3")
   if (Level) others.push("classic-level")
   const batchMedians: Array<number> = []
@@ -134,6 +140,9 @@ const main = async () => {
             break
           case "wal-node":
             figures[system] = (await wal(system, dir)).rate
+            break
+          case "wal-fast, 8 tails":
+            figures[system] = (await wal("wal-fast", dir, 8)).rate
             break
           case "effect-floor":
             figures[system] = await floor(dir)

@@ -234,14 +234,16 @@ export class RawLog {
 /**
  * The raw limit's reader: reads a file of frames in large chunks with `fs.readSync` and verifies
  * every frame's CRC-32C with the project's `FrameCursor`; calls `onFrame(buffer, start, end)` for
- * each payload. Returns the number of data frames.
+ * each payload. Returns the number of data frames. With `freshBuffers` every read goes into a new
+ * buffer instead of reusing one, as a reader that lends views of its buffers must.
  */
 export const rawVerify = (
   path: string,
   seed: number,
   maxPayload: number,
   onFrame: (buffer: Uint8Array, start: number, end: number) => void,
-  chunkBytes = 1024 * 1024
+  chunkBytes = 1024 * 1024,
+  freshBuffers = false
 ): number => {
   const fd = NFS.openSync(path, "r")
   try {
@@ -276,6 +278,10 @@ export const rawVerify = (
         const grown = new Uint8Array(buffer.length * 2)
         grown.set(buffer)
         buffer = grown
+      } else if (freshBuffers) {
+        const next = new Uint8Array(buffer.length)
+        next.set(buffer.subarray(cursor.position, end))
+        buffer = next
       } else buffer.copyWithin(0, cursor.position, end)
     }
   } finally {
