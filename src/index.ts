@@ -23,9 +23,6 @@ export * as Inspect from "./Inspect.js"
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 
 /** @since 0.1.0 */
-export * as NodeFastFileSystem from "./NodeFastFileSystem.js"
-
-/** @since 0.1.0 */
 export * as Wal from "./Wal.js"
 
 /** @since 0.1.0 */
