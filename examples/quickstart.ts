@@ -11,7 +11,7 @@
  *
  *   npx tsx examples/quickstart.ts [directory]
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Fiber, Option, Schema, Stream } from "effect"
 import { fileURLToPath } from "node:url"
 import { Wal } from "../src/index.js" // in an application: from "effect-wal"
@@ -81,7 +81,7 @@ const program = Effect.gen(function*() {
   }))
 })
 
-program.pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise).catch((error) => {
+program.pipe(Effect.provide(NodeContext.layer), Effect.runPromise).catch((error) => {
   console.error(error)
   process.exit(1)
 })

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Context, Effect, Option, Schema, Scope, Stream } from "effect"
 import { Layer } from "effect"
 import type * as Durability from "./Durability.js"
@@ -345,8 +346,8 @@ export interface Wal<A> extends WalReader<A> {
 export const make: {
   <A, I>(
     options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-  ): Effect.Effect<Wal<A>, OpenError, FileSystem.FileSystem | Scope.Scope>
-  (options: Options): Effect.Effect<Wal<Uint8Array>, OpenError, FileSystem.FileSystem | Scope.Scope>
+  ): Effect.Effect<Wal<A>, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+  (options: Options): Effect.Effect<Wal<Uint8Array>, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope>
 } = internal.make as any
 
 /**
@@ -358,8 +359,8 @@ export const make: {
 export const reader: {
   <A, I>(
     options: ReadOptions<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-  ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem>
-  (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem>
+  ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem | Path.Path>
+  (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem | Path.Path>
 } = internal.reader as any
 
 /**
@@ -387,7 +388,7 @@ export const metrics = (directory: string): Metrics.WalMetrics => Metrics.make(d
 export const layer = <Id, A, I>(
   tag: Context.Tag<Id, Wal<A>>,
   options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, make(options))
 
 /**
  * Like `layer`, for a WAL of raw `Uint8Array` payloads.
@@ -397,4 +398,4 @@ export const layer = <Id, A, I>(
 export const layerBytes = <Id>(
   tag: Context.Tag<Id, Wal<Uint8Array>>,
   options: Options
-): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, make(options))

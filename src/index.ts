@@ -16,6 +16,9 @@ export * as Durability from "./Durability.js"
 /** @since 0.1.0 */
 export * as Follower from "./Follower.js"
 
+/** @since 0.2.0 */
+export * as Host from "./Host.js"
+
 /** @since 0.1.0 */
 export * as Inspect from "./Inspect.js"
 

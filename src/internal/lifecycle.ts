@@ -4,6 +4,7 @@
  * point is made durable before the first of them leaves the directory.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Effect, Metric } from "effect"
 import type * as Archiver from "../Archiver.js"
 import type { WalIOError } from "../WalError.js"
@@ -20,6 +21,7 @@ export class Lifecycle {
 
   constructor(
     readonly fs: FileSystem.FileSystem,
+    readonly path: Path.Path,
     readonly directory: string,
     /** The WAL's segments, oldest first; the last one is active. Shared with the writer. */
     readonly segments: Array<SegmentState>,
@@ -95,7 +97,7 @@ export class Lifecycle {
       if (count === 0) return []
       const keep = this.segments[count]!
       // Durable before any segment goes: recovery then knows the missing prefix was reclaimed.
-      yield* writeReclaimPoint(this.fs, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
+      yield* writeReclaimPoint(this.fs, this.path, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
       const removed: Array<string> = []
       for (let i = 0; i < count; i++) {
         const segment = this.segments[0]!

@@ -3,8 +3,8 @@
  * that read the log.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Chunk, Effect, Exit, Fiber, FiberRef, Metric, Option, Queue, Schema, Scope, Stream } from "effect"
-import * as Path from "node:path"
 import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
 import type { AppendError, Options, ReadError, ReadOptions, SegmentInfo, Wal, WalEntry, WalReader } from "../Wal.js"
@@ -82,6 +82,7 @@ export const make = <A, I>(options: Options<A, I>) =>
   Effect.gen(function*() {
     const config = yield* resolve(options)
     const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
     const payload = yield* payloadCodecFor(options.schema)
     const archiver = Option.getOrElse(yield* Effect.serviceOption(Archiver.Archiver), () => Archiver.deleting(fs))
     const directory = config.directory
@@ -105,7 +106,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       closed: false,
       committedSignal: new Signal()
     }
-    const lifecycle = new Lifecycle(fs, directory, state.segments, archiver, metrics)
+    const lifecycle = new Lifecycle(fs, path, directory, state.segments, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
@@ -136,6 +137,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     const writerScope = yield* Scope.make()
     const writer = yield* run({
       fs,
+      path,
       config,
       walId: recovered.walId,
       seed: recovered.seed,
@@ -383,6 +385,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
   Effect.gen(function*() {
     const config = yield* resolve({ directory: options.directory, maxEntryBytes: options.maxEntryBytes })
     const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
     const payload = yield* payloadCodecFor(options.schema)
     const directory = config.directory
 
@@ -393,7 +396,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
         index: entry.index,
         firstSequence: entry.firstSequence,
         name: entry.name,
-        path: Path.join(directory, entry.name),
+        path: path.join(directory, entry.name),
         lastSequence: entry.firstSequence - 1,
         size: 0,
         // Every segment but the last must end with a seal frame.
@@ -432,7 +435,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
         pin: () => undefined
       }
       return Option.some(source)
-    })
+    }).pipe(Effect.provideService(Path.Path, path))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {

@@ -8,6 +8,7 @@
  * poisons the WAL: the batch and everything after it fail with `WalPoisonedError`.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import type * as Durability from "../Durability.js"
 import { WalPoisonedError } from "../WalError.js"
@@ -118,6 +119,7 @@ export interface BatchReport {
 /** Everything the writer needs from the WAL. */
 export interface WriterContext {
   readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
   readonly config: ResolvedConfig
   readonly walId: Uint8Array
   readonly seed: number
@@ -206,7 +208,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         segment.lastSequence = lastSequence
         segment.size = current.written
         segment.sealed = true
-        const next = yield* createSegment(fs, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
+        const next = yield* createSegment(fs, ctx.path, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
         yield* Scope.close(current.scope, Exit.void)
         active = undefined
         state.segments.push(next)
