@@ -12,22 +12,22 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import type { Context, Effect, Option, Schema, Scope, Stream } from "effect"
-import { Layer } from "effect"
+import type { Context, Option, Schema, Scope, Stream } from "effect"
+import { Config, ConfigError as ConfigErrorModule, Effect, Layer } from "effect"
 import type * as Durability from "./Durability.js"
 import * as Metrics from "./internal/metrics.js"
 import * as internal from "./internal/wal.js"
-import type {
-  WalClosedError,
-  WalCodecError,
+import {
+  type WalClosedError,
+  type WalCodecError,
   WalConfigError,
-  WalCorruptionError,
-  WalEntryTooLargeError,
-  WalFormatError,
-  WalIOError,
-  WalLockedError,
-  WalOverloadedError,
-  WalPoisonedError
+  type WalCorruptionError,
+  type WalEntryTooLargeError,
+  type WalFormatError,
+  type WalIOError,
+  type WalLockedError,
+  type WalOverloadedError,
+  type WalPoisonedError
 } from "./WalError.js"
 
 /**
@@ -399,3 +399,76 @@ export const layerBytes = <Id>(
   tag: Context.Tag<Id, Wal<Uint8Array>>,
   options: Options
 ): Layer.Layer<Id, OpenError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, make(options))
+
+/**
+ * The options of a writer as `Config`s, one per option of `Options` (the payload `schema` apart,
+ * which is code, not configuration): `directory` is required, every other option is optional and
+ * keeps its default when left out. Options with parts take a `Config` of the whole value, such as
+ * `Config.all({ maxSegments: Config.integer("MAX_SEGMENTS") })` for `retention` or
+ * `Durability.config` for `durability`.
+ *
+ * @since 0.2.0
+ */
+export type ConfigOptions =
+  & { readonly directory: Config.Config<string> }
+  & {
+    readonly [K in Exclude<keyof Options, "directory" | "schema">]?: Config.Config<Exclude<Options[K], undefined>>
+  }
+
+/**
+ * Errors of opening a WAL from `Config`: a missing or malformed value, or a value the WAL refuses
+ * (reported as `ConfigError.InvalidData` at the option's path), then the errors of opening.
+ *
+ * @since 0.2.0
+ */
+export type OpenConfigError = ConfigErrorModule.ConfigError | Exclude<OpenError, WalConfigError>
+
+const configPath = (field: string): Array<string> => field.split(".")
+
+/**
+ * Like `make`, with every option read from `Config` when the WAL opens: `Config.string("WAL_DIR")`
+ * for the directory, `Config.integer(...)` for sizes, `Durability.config` for the durability.
+ * Reading fails with the `ConfigError` of the value, and a value the WAL refuses fails with
+ * `ConfigError.InvalidData` naming the option (`["segmentBytes"]`, `["retention", "maxBytes"]`),
+ * so every configuration problem is a `ConfigError`.
+ *
+ * @since 0.2.0
+ */
+export const makeConfig: {
+  <A, I>(
+    options: ConfigOptions & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<Wal<A>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+  (options: ConfigOptions): Effect.Effect<Wal<Uint8Array>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+} = (options: ConfigOptions & { readonly schema?: Schema.Schema<any, any, never> }): Effect.Effect<
+  Wal<any>,
+  OpenConfigError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> => {
+  const { schema, ...configs } = options
+  return Effect.flatMap(Config.all(configs), (values) =>
+    internal.make({ ...values, ...(schema === undefined ? {} : { schema }) }).pipe(
+      Effect.catchIf(
+        (error): error is WalConfigError => error instanceof WalConfigError,
+        (error) => Effect.fail(ConfigErrorModule.InvalidData(configPath(error.field), error.detail))
+      )
+    ))
+}
+
+/**
+ * A Layer that provides an open WAL under the user's own tag, its options read from `Config`
+ * (see `makeConfig`).
+ *
+ * ```ts
+ * const EventsLive = Wal.layerConfig(Events, {
+ *   schema: Event,
+ *   directory: Config.string("WAL_DIR"),
+ *   durability: Durability.config.pipe(Config.nested("WAL_DURABILITY"))
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const layerConfig = <Id, A, I>(
+  tag: Context.Tag<Id, Wal<A>>,
+  options: ConfigOptions & { readonly schema: Schema.Schema<A, I, never> }
+): Layer.Layer<Id, OpenConfigError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, makeConfig(options))
