@@ -11,6 +11,7 @@ import type { WalIOError } from "../WalError.js"
 import { syncDirectory } from "./io.js"
 import type { WalMetrics } from "./metrics.js"
 import { writeReclaimPoint } from "./reclaim.js"
+import { reclaimSpan } from "./tracing.js"
 import type { SegmentState } from "./recovery.js"
 
 /** Reclamation and pins for one open WAL. */
@@ -47,7 +48,7 @@ export class Lifecycle {
         if (segment.sealed && !segment.archived && segment.lastSequence < sequence) segment.archived = true
       }
       return this.sweepUnlocked()
-    }))
+    })).pipe(reclaimSpan(this.directory, sequence))
   }
 
   /** Removes the archived segments no reader needs. */

@@ -31,6 +31,7 @@ import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
 import { RequestQueue } from "./requestQueue.js"
 import { Signal } from "./signal.js"
+import { openSpan, replaySpan } from "./tracing.js"
 import { type BatchReport, Request, RequestKind, run, type WriterState } from "./writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
@@ -88,7 +89,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     const directory = config.directory
     const metrics = Metrics.make(directory)
     const clock = yield* Effect.clock
-    const recovered = yield* recover(fs, config, payload.id)
+    const recovered = yield* recover(fs, config, payload.id).pipe(openSpan(directory, config.verify))
     const report = recovered.report
     yield* Metric.set(metrics.recoveryDuration, report.elapsedMillis / 1000)
     yield* Metric.set(metrics.recoveryFrames, report.framesVerified)
@@ -296,7 +297,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.committed)
         const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
         return cursorStream(cursor, (c) => readChunk(c, upTo))
-      })
+      }).pipe(replaySpan(directory, from, to))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
@@ -448,7 +449,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
                 new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)),
                 (cursor) => readChunk(cursor, options?.to ?? Number.POSITIVE_INFINITY)
               )
-          })))
+          }))).pipe(replaySpan(directory, options?.from ?? 1, options?.to))
       })
 
     const view: WalReader<A> = { directory, replay }
