@@ -12,7 +12,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import type { Context, Option, Schema, Scope, Stream } from "effect"
+import type { Context, Metric, Option, Schema, Scope, Stream } from "effect"
 import { Config, ConfigError as ConfigErrorModule, Effect, Layer } from "effect"
 import type * as Durability from "./Durability.js"
 import * as Metrics from "./internal/metrics.js"
@@ -246,11 +246,22 @@ export type AppendError =
   | WalPoisonedError
 
 /**
- * Errors of reading the log.
+ * Errors of reading the log: a failed read, damage found in a segment, a segment that is not this
+ * WAL's (a read-only reader meets it only now), or a payload the schema and codec cannot decode.
+ * A `from` or `to` that is not an integer is a defect (`WalConfigError` as the defect), not a
+ * condition of the log, so it is not in this union.
  *
  * @since 0.1.0
  */
-export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError | WalConfigError
+export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError
+
+/**
+ * Errors of the byte-exact replication stream, which decodes no payload and reads only segments
+ * the writer opened: a failed read or damage found in a segment.
+ *
+ * @since 0.2.0
+ */
+export type StreamBytesError = WalIOError | WalCorruptionError
 
 /**
  * A read-only view of a WAL.
@@ -263,7 +274,7 @@ export interface WalReader<A> {
   /**
    * Entries with `from <= seq <= to` in sequence order, up to the last committed entry at the
    * moment the stream starts. Chunks hold many entries; payloads are decoded a chunk at a time.
-   * A `from` or `to` that is not an integer fails with `WalConfigError`.
+   * A `from` or `to` that is not an integer dies with `WalConfigError`.
    */
   readonly replay: (options?: { readonly from?: number; readonly to?: number }) => Stream.Stream<WalEntry<A>, ReadError>
 }
@@ -327,7 +338,7 @@ export interface Wal<A> extends WalReader<A> {
    * entry starts with that segment's header, so the previous segment's seal frame is not sent
    * (a follower resumes from its own last entry to receive it). Ends when the WAL closes.
    */
-  readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, ReadError>
+  readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, StreamBytesError>
   /** Makes everything appended so far durable (an fsync), whatever the durability mode. */
   readonly sync: Effect.Effect<void, WalClosedError | WalPoisonedError>
   /** The last acknowledged sequence number (0 when empty). */
@@ -364,16 +375,41 @@ export const reader: {
 } = internal.reader as any
 
 /**
+ * The Effect metrics of one WAL, each tagged `wal_directory`.
+ *
+ * @since 0.2.0
+ */
+export interface WalMetrics {
+  /** `wal_appends_total`: entries acknowledged. */
+  readonly appends: Metric.Metric.Counter<number>
+  /** `wal_bytes_written_total`: bytes written to segment files. */
+  readonly bytesWritten: Metric.Metric.Counter<number>
+  /** `wal_fsync_duration_seconds`: the duration of each segment fsync. */
+  readonly fsyncDuration: Metric.Metric.Histogram<number>
+  /** `wal_batch_size`: entries per group-commit batch. */
+  readonly batchSize: Metric.Metric.Histogram<number>
+  /** `wal_queue_depth`: entries waiting for the writer. */
+  readonly queueDepth: Metric.Metric.Gauge<number>
+  /** `wal_segments`: segment files in the WAL directory. */
+  readonly segments: Metric.Metric.Gauge<number>
+  /** `wal_recovery_duration_seconds`: the duration of the last open. */
+  readonly recoveryDuration: Metric.Metric.Gauge<number>
+  /** `wal_recovery_frames_verified`: frames verified by the last open. */
+  readonly recoveryFrames: Metric.Metric.Gauge<number>
+  /** `wal_recovery_truncated_bytes_total`: torn-tail bytes cut at open. */
+  readonly recoveryTruncatedBytes: Metric.Metric.Counter<number>
+}
+
+/**
  * The Effect metrics of the WAL in `directory`, the same keys the WAL updates, for reading with
- * `Metric.value` or exporting. Names: `wal_appends_total`, `wal_bytes_written_total`,
- * `wal_fsync_duration_seconds` (histogram), `wal_batch_size` (histogram, entries),
- * `wal_queue_depth`, `wal_segments`, `wal_recovery_duration_seconds`,
- * `wal_recovery_frames_verified`, `wal_recovery_truncated_bytes_total`; each tagged
- * `wal_directory`.
+ * `Metric.value` or exporting (see `WalMetrics` for the names). The `wal_directory` tag is the
+ * directory without repeated or trailing separators or `.` segments, so `Wal.metrics("/data/wal")`
+ * finds the metrics of a WAL opened as `"/data/wal/"` or `"/data/./wal"`; it is lexical, so name a
+ * WAL the same way in both places when `..` or symbolic links are involved.
  *
  * @since 0.1.0
  */
-export const metrics = (directory: string): Metrics.WalMetrics => Metrics.make(directory)
+export const metrics = (directory: string): WalMetrics => Metrics.make(directory)
 
 /**
  * A Layer that provides an open WAL under the user's own tag.

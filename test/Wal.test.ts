@@ -116,8 +116,10 @@ describe("Wal: write path", () => {
       expect((yield* collect(wal.replay({ from: 99 }))).map((e) => e.seq)).toEqual([99, 100])
       expect(yield* collect(wal.replay({ from: 101 }))).toEqual([])
       expect((yield* collect(wal.replay({ to: 2 }))).map((e) => e.seq)).toEqual([1, 2])
-      const bad = yield* Effect.either(Stream.runDrain(wal.replay({ from: 1.5 })))
-      expect(Either.isLeft(bad) && bad.left._tag).toBe("WalConfigError")
+      const bad = yield* Effect.exit(Stream.runDrain(wal.replay({ from: 1.5 })))
+      expect(Exit.isFailure(bad) && Option.getOrUndefined(Cause.dieOption(bad.cause))).toMatchObject({ _tag: "WalConfigError", field: "from" })
+      const badTail = yield* Effect.exit(Stream.runDrain(wal.tail({ from: Number.NaN })))
+      expect(Exit.isFailure(badTail) && Cause.isDie(badTail.cause)).toBe(true)
     })))
 
   it.scopedLive("replay is bounded by the watermark at the moment it starts", () =>

@@ -39,7 +39,7 @@ const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =
     ? Effect.succeed(Payload.make<A, I>(undefined, Codec.bytes))
     : Effect.map(Effect.flatMap(Codec.current, Codec.validate), (codec) => Payload.make(schema, codec))
 
-/** Validates `from` / `to` of a read. */
+/** Validates `from` / `to` of a read; a bound that is not an integer is a defect of the caller. */
 const checkRange = (options: { readonly from?: number; readonly to?: number } | undefined) => {
   for (const field of ["from", "to"] as const) {
     const value = options?.[field]
@@ -301,13 +301,13 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () => replayFrom(options?.from ?? 1, options?.to)
       })
 
     const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () =>
           Stream.suspend(() =>
             cursorStream(
@@ -363,7 +363,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       tail,
       streamBytes: (options) =>
         Option.match(checkRange(options), {
-          onSome: Stream.fail,
+          onSome: Stream.die,
           onNone: () => streamBytes(leader, options?.from ?? 1)
         }),
       // A sync always waits for room in the queue, whatever the overflow policy.
@@ -440,7 +440,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () =>
           Stream.unwrap(Effect.map(snapshot, Option.match({
             onNone: () => Stream.empty,
