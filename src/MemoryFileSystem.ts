@@ -182,9 +182,15 @@ export interface ControlService {
    * Mutating operations are: each write or `writeAll` / `writeFile` chunk, truncate (also by
    * opening with `w`), sync, an open that creates a file, mkdir, rename, link, remove, copy.
    * While halted, every filesystem and handle operation fails with `Unknown`, code `ECRASHED`,
-   * until `crash`. Dies unless `operations` is a non-negative integer.
+   * until `crash` or `resume`. Dies unless `operations` is a non-negative integer.
    */
   readonly haltAfter: (operations: number) => Effect.Effect<void>
+  /**
+   * Ends a halt and keeps everything: the live state stays as the halted process left it, and
+   * what was not synced stays pending (a later `crash` may still lose it). This is a process
+   * crash: what reached the operating system survives the process.
+   */
+  readonly resume: Effect.Effect<void>
   /** The mutating operations that have succeeded since the filesystem was made. */
   readonly operationCount: Effect.Effect<number>
   /** Arms a sync failure; returns its description. Dies unless `nth` is a positive integer. */

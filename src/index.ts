@@ -25,6 +25,9 @@ export * as Inspect from "./Inspect.js"
 /** @since 0.1.0 */
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 
+/** @since 0.2.0 */
+export * as Testing from "./Testing.js"
+
 /** @since 0.1.0 */
 export * as Wal from "./Wal.js"
 
