@@ -2,6 +2,7 @@
  * effect-wal: a durable, segmented, checksummed write-ahead log for Effect.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 /** @since 0.1.0 */

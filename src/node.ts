@@ -4,6 +4,7 @@
  * platform that provides a `FileSystem` and a `Path`.
  *
  * @since 0.2.0
+ * @packageDocumentation
  */
 
 /** @since 0.1.0 */
