@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/w1-breakdown.ts [--runs 4] [--count 2000] [--gap 0]
  */
+import * as NodePath from "@effect/platform-node/NodePath"
 import { createRequire } from "node:module"
 import { syncBuiltinESMExports } from "node:module"
 
@@ -79,7 +80,7 @@ try {
         const started = performance.now()
         for (let i = 0; i < COUNT; i++) yield* log.append(data)
         return performance.now() - started
-      }).pipe(Effect.scoped, Effect.provide(NodeFastFileSystem.layer))
+      }).pipe(Effect.scoped, Effect.provide([NodeFastFileSystem.layer, NodePath.layer]))
     )
     report(run, "wal-fast", walMilliseconds)
   }

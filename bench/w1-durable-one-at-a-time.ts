@@ -151,7 +151,7 @@ const main = async () => {
   }
   report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append, the file growing with each write (the issue's limit). raw-allocated: the same in a file extended 1 MiB ahead (ftruncate), as the WAL does: the limit of the WAL's own design. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
   report.note("effect-floor: the same loop of awaited appends in Effect against a trivial writer (bench/lib/floor.ts: one Buffer copy, writeSync + fdatasyncSync per batch, no checksum): the least an Effect WAL of this design costs.")
-  report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeFileSystem.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
+  report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeContext.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
   report.print()
 }
 

@@ -17,7 +17,7 @@
  *
  *   npx tsx examples/crash-recovery.ts
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Option, Schema, Stream } from "effect"
 import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -143,7 +143,7 @@ const parent = Effect.gen(function*() {
 
 const program = process.argv[2] === "child" ? child(process.argv[3]!) : Effect.scoped(parent)
 
-program.pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise).catch((error) => {
+program.pipe(Effect.provide(NodeContext.layer), Effect.runPromise).catch((error) => {
   console.error(error)
   process.exit(1)
 })

@@ -8,7 +8,7 @@
  *
  * Run: npx tsx examples/event-sourced-kv.ts   (uses a fresh directory under .data/ each run)
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Schema, Stream } from "effect"
 import { Codec, Wal } from "../src/index.js"
 
@@ -90,7 +90,7 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.scoped,
-  Effect.provide(Layer.merge(NodeFileSystem.layer, Codec.layerMsgPack)),
+  Effect.provide(Layer.merge(NodeContext.layer, Codec.layerMsgPack)),
   Effect.runPromise
 ).catch((error) => {
   console.error(error)

@@ -15,7 +15,7 @@
  *
  *   npx tsx examples/group-commit.ts
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Metric } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
@@ -94,7 +94,7 @@ const program = Effect.gen(function*() {
   console.log("strict and grouped acknowledge after fsync; buffered and none after the write to the OS.")
 })
 
-program.pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise).catch((error) => {
+program.pipe(Effect.provide(NodeContext.layer), Effect.runPromise).catch((error) => {
   console.error(error)
   process.exit(1)
 })

@@ -11,10 +11,11 @@
  *
  *   npx tsx examples/quickstart.ts [directory]
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodePath } from "@effect/platform-node"
 import { Effect, Fiber, Option, Schema, Stream } from "effect"
 import { fileURLToPath } from "node:url"
 import { Wal } from "../src/index.js" // in an application: from "effect-wal"
+import { NodeFastFileSystem } from "../src/node.js" // in an application: from "effect-wal/node"
 
 // The typed shape of an entry. The default JSON codec turns its encoded form into bytes.
 const Event = Schema.Struct({
@@ -81,7 +82,10 @@ const program = Effect.gen(function*() {
   }))
 })
 
-program.pipe(Effect.provide(NodeFileSystem.layer), Effect.runPromise).catch((error) => {
+// NodeFastFileSystem: Node's FileSystem with synchronous writes and fsyncs on open files. It also
+// runs under Bun (`npx bun examples/quickstart.ts`), whose own FileSystem misplaces positioned
+// writes (see test/bun/smoke.ts).
+program.pipe(Effect.provide([NodeFastFileSystem.layer, NodePath.layer]), Effect.runPromise).catch((error) => {
   console.error(error)
   process.exit(1)
 })

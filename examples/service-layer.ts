@@ -12,7 +12,7 @@
  *
  *   npx tsx examples/service-layer.ts
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
@@ -56,7 +56,7 @@ const AuditLogLive = (directory: string) =>
 /** Runs the app on the log in `directory`; the errors of opening it become operator messages. */
 const run = (directory: string, codec: Layer.Layer<Codec.Codec> = Codec.layerJson) =>
   app.pipe(
-    Effect.provide(AuditLogLive(directory).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, codec)))),
+    Effect.provide(AuditLogLive(directory).pipe(Layer.provide(Layer.merge(NodeContext.layer, codec)))),
     Effect.catchTags({
       WalLockedError: (e) =>
         Effect.succeed(
@@ -93,7 +93,7 @@ const program = Effect.gen(function*() {
 
   // 2. A second instance starts while the first still holds the log.
   const second = yield* Effect.scoped(Effect.gen(function*() {
-    yield* Layer.build(AuditLogLive(directory).pipe(Layer.provide(NodeFileSystem.layer)))
+    yield* Layer.build(AuditLogLive(directory).pipe(Layer.provide(NodeContext.layer)))
     return yield* run(directory)
   }))
   console.log(second)

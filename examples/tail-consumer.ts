@@ -11,7 +11,7 @@
  *
  *   npx tsx examples/tail-consumer.ts
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Fiber, Schema, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
@@ -74,7 +74,7 @@ const program = Effect.gen(function*() {
   console.log(`projection matches a full replay: ${show(projection.balances) === show(replayed)}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer), Effect.runPromise).catch((error) => {
+program.pipe(Effect.scoped, Effect.provide(NodeContext.layer), Effect.runPromise).catch((error) => {
   console.error(error)
   process.exit(1)
 })

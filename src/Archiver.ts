@@ -11,7 +11,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect, Layer } from "effect"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
 import { fromPlatformError, type WalIOError } from "./WalError.js"
 import { ensureDirectory, open, syncDirectory, syncFile } from "./internal/io.js"
 
@@ -61,11 +61,11 @@ export const deleting = (fs: FileSystem.FileSystem): Service => ({
  *
  * @since 0.1.0
  */
-export const directory = (fs: FileSystem.FileSystem, target: string): Service => ({
+export const directory = (fs: FileSystem.FileSystem, path: Path.Path, target: string): Service => ({
   archive: (segment) =>
     Effect.gen(function*() {
-      yield* ensureDirectory(fs, target)
-      const destination = Path.join(target, segment.name)
+      yield* Effect.provideService(ensureDirectory(fs, target), Path.Path, path)
+      const destination = path.join(target, segment.name)
       yield* fs.copyFile(segment.path, destination).pipe(Effect.mapError(fromPlatformError("copy", destination)))
       // The archived copy must be durable before the original goes.
       yield* Effect.scoped(Effect.flatMap(open(fs, destination, "r+"), (file) => syncFile(file, destination)))
@@ -79,8 +79,8 @@ export const directory = (fs: FileSystem.FileSystem, target: string): Service =>
  *
  * @since 0.1.0
  */
-export const layerDirectory = (target: string): Layer.Layer<Archiver, never, FileSystem.FileSystem> =>
-  Layer.effect(Archiver, Effect.map(FileSystem.FileSystem, (fs) => directory(fs, target)))
+export const layerDirectory = (target: string): Layer.Layer<Archiver, never, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(Archiver, Effect.zipWith(FileSystem.FileSystem, Path.Path, (fs, path) => directory(fs, path, target)))
 
 /**
  * Provides a custom archiver.

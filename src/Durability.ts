@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Duration } from "effect"
+import { Config, ConfigError, Duration, Either, Option } from "effect"
 
 /**
  * Every append is fsynced before it is acknowledged; concurrent appends share one fsync.
@@ -105,3 +105,40 @@ export const buffered = (options: { readonly interval: Duration.DurationInput; r
  * @since 0.1.0
  */
 export const survivesPowerLoss = (mode: Durability): boolean => mode._tag === "Strict" || mode._tag === "Grouped"
+
+/**
+ * A durability mode read from `Config`: `mode` is `strict` (the default when missing), `grouped`,
+ * `buffered` or `none`; `grouped` also reads the duration `maxDelay`, `buffered` the duration
+ * `interval` and the integer `bytes`. Nest it under a name with `Config.nested`:
+ *
+ * ```ts
+ * // DURABILITY_MODE=grouped DURABILITY_MAXDELAY="5 millis" with ConfigProvider.constantCase
+ * const durability = Durability.config.pipe(Config.nested("durability"))
+ * ```
+ *
+ * The values are checked when the WAL opens, like those of the constructors.
+ *
+ * @since 0.2.0
+ */
+export const config: Config.Config<Durability> = Config.all({
+  mode: Config.literal("strict", "grouped", "buffered", "none")("mode").pipe(Config.withDefault("strict" as const)),
+  maxDelay: Config.option(Config.duration("maxDelay")),
+  interval: Config.option(Config.duration("interval")),
+  bytes: Config.option(Config.integer("bytes"))
+}).pipe(Config.mapOrFail(({ bytes, interval, maxDelay, mode }): Either.Either<Durability, ConfigError.ConfigError> => {
+  const required = <A>(value: Option.Option<A>, key: string): Either.Either<A, ConfigError.ConfigError> =>
+    Option.match(value, {
+      onNone: () => Either.left(ConfigError.MissingData([key], `Expected ${key}: ${mode} durability needs it`)),
+      onSome: Either.right
+    })
+  switch (mode) {
+    case "strict":
+      return Either.right(strict)
+    case "none":
+      return Either.right(none)
+    case "grouped":
+      return Either.map(required(maxDelay, "maxDelay"), (maxDelay) => grouped({ maxDelay }))
+    case "buffered":
+      return Either.zipWith(required(interval, "interval"), required(bytes, "bytes"), (interval, bytes) => buffered({ interval, bytes }))
+  }
+}))

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Effect, Option, Stream } from "effect"
 import type * as Durability from "./Durability.js"
 import * as internal from "./internal/follower.js"
@@ -128,7 +129,7 @@ export interface FollowResult {
  */
 export const follow: <E, R>(
   options: FollowOptions<E, R>
-) => Effect.Effect<FollowResult, WalError | E, FileSystem.FileSystem | R> = internal.follow
+) => Effect.Effect<FollowResult, WalError | E, FileSystem.FileSystem | Path.Path | R> = internal.follow
 
 /**
  * Encodes a chunk as one self-delimiting message for a byte transport. Layout (little-endian):

@@ -12,9 +12,11 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Option } from "effect"
 import { Effect, Stream } from "effect"
 import * as internal from "./internal/inspect.js"
+import { repairSpan } from "./internal/tracing.js"
 import type { TornTail } from "./Wal.js"
 import type {
   FormatProblem,
@@ -225,7 +227,7 @@ export interface RepairReport {
   readonly lockTakenOver: Option.Option<string>
 }
 
-const withFileSystem = <A, E>(f: (fs: FileSystem.FileSystem) => Effect.Effect<A, E>) => Effect.flatMap(FileSystem.FileSystem, f)
+const withFileSystem = <A, E, R>(f: (fs: FileSystem.FileSystem) => Effect.Effect<A, E, R>) => Effect.flatMap(FileSystem.FileSystem, f)
 
 /**
  * Describes the WAL in `directory`: id, format version, codec, each segment with its state and
@@ -237,7 +239,7 @@ const withFileSystem = <A, E>(f: (fs: FileSystem.FileSystem) => Effect.Effect<A,
  *
  * @since 0.1.0
  */
-export const describe = (directory: string): Effect.Effect<Description, WalIOError | WalFormatError, FileSystem.FileSystem> =>
+export const describe = (directory: string): Effect.Effect<Description, WalIOError | WalFormatError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.describe(fs, directory))
 
 /**
@@ -252,7 +254,7 @@ export const describe = (directory: string): Effect.Effect<Description, WalIOErr
 export const verify = (
   directory: string,
   options?: VerifyOptions
-): Effect.Effect<VerifyReport, WalIOError | WalFormatError, FileSystem.FileSystem> =>
+): Effect.Effect<VerifyReport, WalIOError | WalFormatError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.verify(fs, directory, options))
 
 /**
@@ -267,7 +269,7 @@ export const verify = (
 export const entries = (
   directory: string,
   options?: EntriesOptions
-): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError, FileSystem.FileSystem> =>
+): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError, FileSystem.FileSystem | Path.Path> =>
   Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) => internal.entries(fs, directory, options)))
 
 /**
@@ -277,7 +279,7 @@ export const entries = (
  *
  * @since 0.1.0
  */
-export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError, FileSystem.FileSystem> =>
+export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.stats(fs, directory))
 
 /**
@@ -295,8 +297,8 @@ export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalF
  */
 export const repair = (
   directory: string
-): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, FileSystem.FileSystem> =>
-  withFileSystem((fs) => internal.repair(fs, directory))
+): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
+  withFileSystem((fs) => internal.repair(fs, directory)).pipe(repairSpan(directory))
 
 /**
  * The typed error a problem stands for: `WalCorruptionError` or `WalFormatError`.

@@ -19,6 +19,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
+import * as Path from "@effect/platform/Path"
 import { Clock, Context, Effect, Layer, type Option } from "effect"
 import * as internalControl from "./internal/memoryFileSystem/control.js"
 import * as internalFileSystem from "./internal/memoryFileSystem/fileSystem.js"
@@ -181,9 +182,15 @@ export interface ControlService {
    * Mutating operations are: each write or `writeAll` / `writeFile` chunk, truncate (also by
    * opening with `w`), sync, an open that creates a file, mkdir, rename, link, remove, copy.
    * While halted, every filesystem and handle operation fails with `Unknown`, code `ECRASHED`,
-   * until `crash`. Dies unless `operations` is a non-negative integer.
+   * until `crash` or `resume`. Dies unless `operations` is a non-negative integer.
    */
   readonly haltAfter: (operations: number) => Effect.Effect<void>
+  /**
+   * Ends a halt and keeps everything: the live state stays as the halted process left it, and
+   * what was not synced stays pending (a later `crash` may still lose it). This is a process
+   * crash: what reached the operating system survives the process.
+   */
+  readonly resume: Effect.Effect<void>
   /** The mutating operations that have succeeded since the filesystem was made. */
   readonly operationCount: Effect.Effect<number>
   /** Arms a sync failure; returns its description. Dies unless `nth` is a positive integer. */
@@ -263,19 +270,25 @@ export const make = (options?: Options): Effect.Effect<MemoryFileSystem> =>
   })
 
 /**
- * Provides a new filesystem and its controller, built with `options`.
+ * Provides a new filesystem and its controller, built with `options`, and the POSIX `Path` of
+ * `@effect/platform` (the filesystem's paths are POSIX paths), so that a WAL runs on it with no
+ * other layer.
  *
  * @since 0.1.0
  */
-export const layerWith = (options: Options): Layer.Layer<FileSystem.FileSystem | Control> =>
-  Layer.effectContext(
-    Effect.map(make(options), ({ control, fileSystem }) =>
-      Context.make(FileSystem.FileSystem, fileSystem).pipe(Context.add(Control, control)))
+export const layerWith = (options: Options): Layer.Layer<FileSystem.FileSystem | Control | Path.Path> =>
+  Layer.merge(
+    Layer.effectContext(
+      Effect.map(make(options), ({ control, fileSystem }) =>
+        Context.make(FileSystem.FileSystem, fileSystem).pipe(Context.add(Control, control)))
+    ),
+    Path.layer
   )
 
 /**
- * Provides a new filesystem (working directory `/`) and its controller; each build is independent.
+ * Provides a new filesystem (working directory `/`), its controller and the POSIX `Path`; each
+ * build is independent.
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<FileSystem.FileSystem | Control> = layerWith({})
+export const layer: Layer.Layer<FileSystem.FileSystem | Control | Path.Path> = layerWith({})

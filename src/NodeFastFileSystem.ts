@@ -32,15 +32,18 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Layer } from "effect"
 import * as internal from "./internal/nodeFastFileSystem.js"
 
 /**
- * The Node FileSystem with synchronous reads, writes and syncs on open files.
+ * The Node FileSystem with synchronous reads, writes and syncs on open files, and the Node `Path`:
+ * everything `Wal.make` needs on Node. `@effect/platform-node` is loaded when the layer is built
+ * (the layer dies with a message naming the package when it is not installed).
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<FileSystem.FileSystem> = internal.layer
+export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = internal.layer
 
 /**
  * Wraps any Node-backed `FileSystem` (one whose files carry real descriptors) the same way.

@@ -11,22 +11,23 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import type { Context, Effect, Option, Schema, Scope, Stream } from "effect"
-import { Layer } from "effect"
+import type * as Path from "@effect/platform/Path"
+import type { Context, Metric, Option, Schema, Scope, Stream } from "effect"
+import { Config, ConfigError as ConfigErrorModule, Effect, Layer } from "effect"
 import type * as Durability from "./Durability.js"
 import * as Metrics from "./internal/metrics.js"
 import * as internal from "./internal/wal.js"
-import type {
-  WalClosedError,
-  WalCodecError,
+import {
+  type WalClosedError,
+  type WalCodecError,
   WalConfigError,
-  WalCorruptionError,
-  WalEntryTooLargeError,
-  WalFormatError,
-  WalIOError,
-  WalLockedError,
-  WalOverloadedError,
-  WalPoisonedError
+  type WalCorruptionError,
+  type WalEntryTooLargeError,
+  type WalFormatError,
+  type WalIOError,
+  type WalLockedError,
+  type WalOverloadedError,
+  type WalPoisonedError
 } from "./WalError.js"
 
 /**
@@ -245,11 +246,22 @@ export type AppendError =
   | WalPoisonedError
 
 /**
- * Errors of reading the log.
+ * Errors of reading the log: a failed read, damage found in a segment, a segment that is not this
+ * WAL's (a read-only reader meets it only now), or a payload the schema and codec cannot decode.
+ * A `from` or `to` that is not an integer is a defect (`WalConfigError` as the defect), not a
+ * condition of the log, so it is not in this union.
  *
  * @since 0.1.0
  */
-export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError | WalConfigError
+export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError
+
+/**
+ * Errors of the byte-exact replication stream, which decodes no payload and reads only segments
+ * the writer opened: a failed read or damage found in a segment.
+ *
+ * @since 0.2.0
+ */
+export type StreamBytesError = WalIOError | WalCorruptionError
 
 /**
  * A read-only view of a WAL.
@@ -262,7 +274,7 @@ export interface WalReader<A> {
   /**
    * Entries with `from <= seq <= to` in sequence order, up to the last committed entry at the
    * moment the stream starts. Chunks hold many entries; payloads are decoded a chunk at a time.
-   * A `from` or `to` that is not an integer fails with `WalConfigError`.
+   * A `from` or `to` that is not an integer dies with `WalConfigError`.
    */
   readonly replay: (options?: { readonly from?: number; readonly to?: number }) => Stream.Stream<WalEntry<A>, ReadError>
 }
@@ -326,7 +338,7 @@ export interface Wal<A> extends WalReader<A> {
    * entry starts with that segment's header, so the previous segment's seal frame is not sent
    * (a follower resumes from its own last entry to receive it). Ends when the WAL closes.
    */
-  readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, ReadError>
+  readonly streamBytes: (options?: { readonly from?: number }) => Stream.Stream<ReplicationChunk, StreamBytesError>
   /** Makes everything appended so far durable (an fsync), whatever the durability mode. */
   readonly sync: Effect.Effect<void, WalClosedError | WalPoisonedError>
   /** The last acknowledged sequence number (0 when empty). */
@@ -345,8 +357,8 @@ export interface Wal<A> extends WalReader<A> {
 export const make: {
   <A, I>(
     options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-  ): Effect.Effect<Wal<A>, OpenError, FileSystem.FileSystem | Scope.Scope>
-  (options: Options): Effect.Effect<Wal<Uint8Array>, OpenError, FileSystem.FileSystem | Scope.Scope>
+  ): Effect.Effect<Wal<A>, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+  (options: Options): Effect.Effect<Wal<Uint8Array>, OpenError, FileSystem.FileSystem | Path.Path | Scope.Scope>
 } = internal.make as any
 
 /**
@@ -358,21 +370,46 @@ export const make: {
 export const reader: {
   <A, I>(
     options: ReadOptions<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-  ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem>
-  (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem>
+  ): Effect.Effect<WalReader<A>, WalConfigError, FileSystem.FileSystem | Path.Path>
+  (options: ReadOptions): Effect.Effect<WalReader<Uint8Array>, WalConfigError, FileSystem.FileSystem | Path.Path>
 } = internal.reader as any
 
 /**
+ * The Effect metrics of one WAL, each tagged `wal_directory`.
+ *
+ * @since 0.2.0
+ */
+export interface WalMetrics {
+  /** `wal_appends_total`: entries acknowledged. */
+  readonly appends: Metric.Metric.Counter<number>
+  /** `wal_bytes_written_total`: bytes written to segment files. */
+  readonly bytesWritten: Metric.Metric.Counter<number>
+  /** `wal_fsync_duration_seconds`: the duration of each segment fsync. */
+  readonly fsyncDuration: Metric.Metric.Histogram<number>
+  /** `wal_batch_size`: entries per group-commit batch. */
+  readonly batchSize: Metric.Metric.Histogram<number>
+  /** `wal_queue_depth`: entries waiting for the writer. */
+  readonly queueDepth: Metric.Metric.Gauge<number>
+  /** `wal_segments`: segment files in the WAL directory. */
+  readonly segments: Metric.Metric.Gauge<number>
+  /** `wal_recovery_duration_seconds`: the duration of the last open. */
+  readonly recoveryDuration: Metric.Metric.Gauge<number>
+  /** `wal_recovery_frames_verified`: frames verified by the last open. */
+  readonly recoveryFrames: Metric.Metric.Gauge<number>
+  /** `wal_recovery_truncated_bytes_total`: torn-tail bytes cut at open. */
+  readonly recoveryTruncatedBytes: Metric.Metric.Counter<number>
+}
+
+/**
  * The Effect metrics of the WAL in `directory`, the same keys the WAL updates, for reading with
- * `Metric.value` or exporting. Names: `wal_appends_total`, `wal_bytes_written_total`,
- * `wal_fsync_duration_seconds` (histogram), `wal_batch_size` (histogram, entries),
- * `wal_queue_depth`, `wal_segments`, `wal_recovery_duration_seconds`,
- * `wal_recovery_frames_verified`, `wal_recovery_truncated_bytes_total`; each tagged
- * `wal_directory`.
+ * `Metric.value` or exporting (see `WalMetrics` for the names). The `wal_directory` tag is the
+ * directory without repeated or trailing separators or `.` segments, so `Wal.metrics("/data/wal")`
+ * finds the metrics of a WAL opened as `"/data/wal/"` or `"/data/./wal"`; it is lexical, so name a
+ * WAL the same way in both places when `..` or symbolic links are involved.
  *
  * @since 0.1.0
  */
-export const metrics = (directory: string): Metrics.WalMetrics => Metrics.make(directory)
+export const metrics = (directory: string): WalMetrics => Metrics.make(directory)
 
 /**
  * A Layer that provides an open WAL under the user's own tag.
@@ -387,7 +424,7 @@ export const metrics = (directory: string): Metrics.WalMetrics => Metrics.make(d
 export const layer = <Id, A, I>(
   tag: Context.Tag<Id, Wal<A>>,
   options: Options<A, I> & { readonly schema: Schema.Schema<A, I, never> }
-): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, make(options))
 
 /**
  * Like `layer`, for a WAL of raw `Uint8Array` payloads.
@@ -397,4 +434,77 @@ export const layer = <Id, A, I>(
 export const layerBytes = <Id>(
   tag: Context.Tag<Id, Wal<Uint8Array>>,
   options: Options
-): Layer.Layer<Id, OpenError, FileSystem.FileSystem> => Layer.scoped(tag, make(options))
+): Layer.Layer<Id, OpenError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, make(options))
+
+/**
+ * The options of a writer as `Config`s, one per option of `Options` (the payload `schema` apart,
+ * which is code, not configuration): `directory` is required, every other option is optional and
+ * keeps its default when left out. Options with parts take a `Config` of the whole value, such as
+ * `Config.all({ maxSegments: Config.integer("MAX_SEGMENTS") })` for `retention` or
+ * `Durability.config` for `durability`.
+ *
+ * @since 0.2.0
+ */
+export type ConfigOptions =
+  & { readonly directory: Config.Config<string> }
+  & {
+    readonly [K in Exclude<keyof Options, "directory" | "schema">]?: Config.Config<Exclude<Options[K], undefined>>
+  }
+
+/**
+ * Errors of opening a WAL from `Config`: a missing or malformed value, or a value the WAL refuses
+ * (reported as `ConfigError.InvalidData` at the option's path), then the errors of opening.
+ *
+ * @since 0.2.0
+ */
+export type OpenConfigError = ConfigErrorModule.ConfigError | Exclude<OpenError, WalConfigError>
+
+const configPath = (field: string): Array<string> => field.split(".")
+
+/**
+ * Like `make`, with every option read from `Config` when the WAL opens: `Config.string("WAL_DIR")`
+ * for the directory, `Config.integer(...)` for sizes, `Durability.config` for the durability.
+ * Reading fails with the `ConfigError` of the value, and a value the WAL refuses fails with
+ * `ConfigError.InvalidData` naming the option (`["segmentBytes"]`, `["retention", "maxBytes"]`),
+ * so every configuration problem is a `ConfigError`.
+ *
+ * @since 0.2.0
+ */
+export const makeConfig: {
+  <A, I>(
+    options: ConfigOptions & { readonly schema: Schema.Schema<A, I, never> }
+  ): Effect.Effect<Wal<A>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+  (options: ConfigOptions): Effect.Effect<Wal<Uint8Array>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
+} = (options: ConfigOptions & { readonly schema?: Schema.Schema<any, any, never> }): Effect.Effect<
+  Wal<any>,
+  OpenConfigError,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> => {
+  const { schema, ...configs } = options
+  return Effect.flatMap(Config.all(configs), (values) =>
+    internal.make({ ...values, ...(schema === undefined ? {} : { schema }) }).pipe(
+      Effect.catchIf(
+        (error): error is WalConfigError => error instanceof WalConfigError,
+        (error) => Effect.fail(ConfigErrorModule.InvalidData(configPath(error.field), error.detail))
+      )
+    ))
+}
+
+/**
+ * A Layer that provides an open WAL under the user's own tag, its options read from `Config`
+ * (see `makeConfig`).
+ *
+ * ```ts
+ * const EventsLive = Wal.layerConfig(Events, {
+ *   schema: Event,
+ *   directory: Config.string("WAL_DIR"),
+ *   durability: Durability.config.pipe(Config.nested("WAL_DURABILITY"))
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const layerConfig = <Id, A, I>(
+  tag: Context.Tag<Id, Wal<A>>,
+  options: ConfigOptions & { readonly schema: Schema.Schema<A, I, never> }
+): Layer.Layer<Id, OpenConfigError, FileSystem.FileSystem | Path.Path> => Layer.scoped(tag, makeConfig(options))

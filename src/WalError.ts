@@ -3,10 +3,15 @@
  * classes below, so callers can branch with `Effect.catchTag` / `Effect.catchTags`. Each class
  * carries structured fields and a readable `message`.
  *
+ * Each class is a `Schema.TaggedError`: it is its own schema, so an error crosses an `HttpApi` or
+ * `Rpc` boundary as it is (declare it as the endpoint's error, or use the `WalError` union
+ * schema). Causes (`cause` of `WalIOError` and `WalCodecError`) travel as `Schema.Defect`: their
+ * message survives, their class does not.
+ *
  * @since 0.1.0
  */
 import type { PlatformError } from "@effect/platform/Error"
-import { Data, Predicate } from "effect"
+import { Predicate, Schema } from "effect"
 
 /**
  * A filesystem operation failed (open, read, write, fsync, rename, truncate, ...).
@@ -15,12 +20,12 @@ import { Data, Predicate } from "effect"
  *
  * @since 0.1.0
  */
-export class WalIOError extends Data.TaggedError("WalIOError")<{
-  readonly operation: string
-  readonly path: string
-  readonly code: string | undefined
-  readonly cause: unknown
-}> {
+export class WalIOError extends Schema.TaggedError<WalIOError>()("WalIOError", {
+  operation: Schema.String,
+  path: Schema.String,
+  code: Schema.optional(Schema.String),
+  cause: Schema.Defect
+}) {
   override get message(): string {
     const code = this.code === undefined ? "" : ` (${this.code})`
     return `${this.operation} failed on ${this.path}${code}: ${describeCause(this.cause)}`
@@ -34,27 +39,35 @@ export class WalIOError extends Data.TaggedError("WalIOError")<{
  *
  * @since 0.1.0
  */
-export class WalCorruptionError extends Data.TaggedError("WalCorruptionError")<{
-  readonly file: string
-  readonly offset: number
-  readonly reason: string
-}> {
+export class WalCorruptionError extends Schema.TaggedError<WalCorruptionError>()("WalCorruptionError", {
+  file: Schema.String,
+  offset: Schema.Number,
+  reason: Schema.String
+}) {
   override get message(): string {
     return `WAL corruption in ${this.file} at offset ${this.offset}: ${this.reason}`
   }
 }
 
 /**
+ * The schema of `FormatProblem`.
+ *
+ * @since 0.2.0
+ */
+export const FormatProblem = Schema.Literal(
+  "foreign-file",
+  "unsupported-version",
+  "bad-header",
+  "codec-mismatch",
+  "wal-id-mismatch"
+)
+
+/**
  * Why a segment file was refused before any of its frames were read.
  *
  * @since 0.1.0
  */
-export type FormatProblem =
-  | "foreign-file"
-  | "unsupported-version"
-  | "bad-header"
-  | "codec-mismatch"
-  | "wal-id-mismatch"
+export type FormatProblem = typeof FormatProblem.Type
 
 /**
  * A segment file is not one this WAL can open: not a WAL segment at all (`foreign-file`), written
@@ -64,11 +77,11 @@ export type FormatProblem =
  *
  * @since 0.1.0
  */
-export class WalFormatError extends Data.TaggedError("WalFormatError")<{
-  readonly file: string
-  readonly problem: FormatProblem
-  readonly detail: string
-}> {
+export class WalFormatError extends Schema.TaggedError<WalFormatError>()("WalFormatError", {
+  file: Schema.String,
+  problem: FormatProblem,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `${this.file} cannot be opened (${this.problem}): ${this.detail}`
   }
@@ -79,11 +92,11 @@ export class WalFormatError extends Data.TaggedError("WalFormatError")<{
  *
  * @since 0.1.0
  */
-export class WalCodecError extends Data.TaggedError("WalCodecError")<{
-  readonly direction: "encode" | "decode"
-  readonly codec: string
-  readonly cause: unknown
-}> {
+export class WalCodecError extends Schema.TaggedError<WalCodecError>()("WalCodecError", {
+  direction: Schema.Literal("encode", "decode"),
+  codec: Schema.String,
+  cause: Schema.Defect
+}) {
   override get message(): string {
     return `codec "${this.codec}" could not ${this.direction} a payload: ${describeCause(this.cause)}`
   }
@@ -94,10 +107,10 @@ export class WalCodecError extends Data.TaggedError("WalCodecError")<{
  *
  * @since 0.1.0
  */
-export class WalConfigError extends Data.TaggedError("WalConfigError")<{
-  readonly field: string
-  readonly detail: string
-}> {
+export class WalConfigError extends Schema.TaggedError<WalConfigError>()("WalConfigError", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `invalid WAL option "${this.field}": ${this.detail}`
   }
@@ -108,9 +121,9 @@ export class WalConfigError extends Data.TaggedError("WalConfigError")<{
  *
  * @since 0.1.0
  */
-export class WalClosedError extends Data.TaggedError("WalClosedError")<{
-  readonly directory: string
-}> {
+export class WalClosedError extends Schema.TaggedError<WalClosedError>()("WalClosedError", {
+  directory: Schema.String
+}) {
   override get message(): string {
     return `the WAL in ${this.directory} is closed`
   }
@@ -121,9 +134,9 @@ export class WalClosedError extends Data.TaggedError("WalClosedError")<{
  *
  * @since 0.1.0
  */
-export class WalOverloadedError extends Data.TaggedError("WalOverloadedError")<{
-  readonly capacity: number
-}> {
+export class WalOverloadedError extends Schema.TaggedError<WalOverloadedError>()("WalOverloadedError", {
+  capacity: Schema.Number
+}) {
   override get message(): string {
     return `the WAL append queue is full (capacity ${this.capacity})`
   }
@@ -136,9 +149,9 @@ export class WalOverloadedError extends Data.TaggedError("WalOverloadedError")<{
  *
  * @since 0.1.0
  */
-export class WalPoisonedError extends Data.TaggedError("WalPoisonedError")<{
-  readonly cause: WalIOError
-}> {
+export class WalPoisonedError extends Schema.TaggedError<WalPoisonedError>()("WalPoisonedError", {
+  cause: WalIOError
+}) {
   override get message(): string {
     return `the WAL stopped after an I/O failure and must be reopened: ${this.cause.message}`
   }
@@ -149,10 +162,10 @@ export class WalPoisonedError extends Data.TaggedError("WalPoisonedError")<{
  *
  * @since 0.1.0
  */
-export class WalLockedError extends Data.TaggedError("WalLockedError")<{
-  readonly directory: string
-  readonly holder: string
-}> {
+export class WalLockedError extends Schema.TaggedError<WalLockedError>()("WalLockedError", {
+  directory: Schema.String,
+  holder: Schema.String
+}) {
   override get message(): string {
     return `the WAL in ${this.directory} is locked by ${this.holder}`
   }
@@ -163,44 +176,42 @@ export class WalLockedError extends Data.TaggedError("WalLockedError")<{
  *
  * @since 0.1.0
  */
-export class WalEntryTooLargeError extends Data.TaggedError("WalEntryTooLargeError")<{
-  readonly size: number
-  readonly limit: number
-}> {
+export class WalEntryTooLargeError extends Schema.TaggedError<WalEntryTooLargeError>()("WalEntryTooLargeError", {
+  size: Schema.Number,
+  limit: Schema.Number
+}) {
   override get message(): string {
     return `entry of ${this.size} bytes exceeds the limit of ${this.limit} bytes`
   }
 }
 
 /**
+ * The schema of every error effect-wal reports: a union of the classes above, for an `HttpApi`
+ * endpoint's or an `Rpc`'s error channel.
+ *
+ * @since 0.2.0
+ */
+export const WalError = Schema.Union(
+  WalIOError,
+  WalCorruptionError,
+  WalFormatError,
+  WalCodecError,
+  WalConfigError,
+  WalClosedError,
+  WalOverloadedError,
+  WalPoisonedError,
+  WalLockedError,
+  WalEntryTooLargeError
+)
+
+/**
  * Every error effect-wal reports.
  *
  * @since 0.1.0
  */
-export type WalError =
-  | WalIOError
-  | WalCorruptionError
-  | WalFormatError
-  | WalCodecError
-  | WalConfigError
-  | WalClosedError
-  | WalOverloadedError
-  | WalPoisonedError
-  | WalLockedError
-  | WalEntryTooLargeError
+export type WalError = typeof WalError.Type
 
-const errorTags: ReadonlySet<string> = new Set([
-  "WalIOError",
-  "WalCorruptionError",
-  "WalFormatError",
-  "WalCodecError",
-  "WalConfigError",
-  "WalClosedError",
-  "WalOverloadedError",
-  "WalPoisonedError",
-  "WalLockedError",
-  "WalEntryTooLargeError"
-])
+const errorTags: ReadonlySet<string> = new Set(WalError.members.map((member) => member._tag))
 
 /**
  * Whether a value is one of the errors above.

@@ -2,6 +2,7 @@
  * effect-wal: a durable, segmented, checksummed write-ahead log for Effect.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 /** @since 0.1.0 */
@@ -16,14 +17,25 @@ export * as Durability from "./Durability.js"
 /** @since 0.1.0 */
 export * as Follower from "./Follower.js"
 
+/** @since 0.2.0 */
+export * as Host from "./Host.js"
+
 /** @since 0.1.0 */
 export * as Inspect from "./Inspect.js"
 
 /** @since 0.1.0 */
 export * as MemoryFileSystem from "./MemoryFileSystem.js"
 
-/** @since 0.1.0 */
+/**
+ * Also at `effect-wal/node`. Its layer loads `@effect/platform-node` only when it is built, so this
+ * entry point loads without that optional peer dependency.
+ *
+ * @since 0.1.0
+ */
 export * as NodeFastFileSystem from "./NodeFastFileSystem.js"
+
+/** @since 0.2.0 */
+export * as Testing from "./Testing.js"
 
 /** @since 0.1.0 */
 export * as Wal from "./Wal.js"

@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
@@ -134,7 +134,7 @@ describe("Follower", () => {
         expect(yield* collect(replica.replay())).toEqual(entries)
         expect(yield* replica.lastCheckpoint).toBe(entries.filter((e) => e.kind === "checkpoint").at(-1)!.seq)
       }))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("follows live appends, across rotations, until the source ends", () =>
     Effect.gen(function*() {
@@ -154,7 +154,7 @@ describe("Follower", () => {
         yield* follow(replicaDir, upTo(leader, yield* leader.lastSequence))
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a follower stopped at any chunk leaves a prefix, and resuming completes it byte for byte", () =>
     Effect.gen(function*() {
@@ -181,7 +181,7 @@ describe("Follower", () => {
         expect(tornTails).toBeGreaterThan(0)
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a follower that stopped before a seal resumes and gets it; an interrupted follower resumes", () =>
     Effect.gen(function*() {
@@ -213,7 +213,7 @@ describe("Follower", () => {
         yield* follow(replicaDir, upTo(leader, yield* leader.lastSequence))
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a replica whose tail was torn by a crash is cut, reported, and completed", () =>
     Effect.gen(function*() {
@@ -260,7 +260,7 @@ describe("Follower", () => {
         expect(free.segmentsCreated).toBeGreaterThan(0)
         expectIdentical(leaderDir, replicaDir)
       }))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("invalid chunks are refused with typed errors and nothing is written", () =>
     Effect.gen(function*() {
@@ -331,7 +331,7 @@ describe("Follower", () => {
         yield* follow(replicaDir, () => Stream.fromIterable(chunks.slice(keep)))
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a followed replica is locked against writers, and a locked directory cannot be followed", () =>
     Effect.gen(function*() {
@@ -351,7 +351,7 @@ describe("Follower", () => {
           expect(Either.isLeft(followed) && followed.left._tag).toBe("WalLockedError")
         }))
       }))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a leader that reclaimed its first segments is replicated with a reclaim point", () =>
     Effect.gen(function*() {
@@ -377,7 +377,7 @@ describe("Follower", () => {
         return (yield* collect(replica.replay()))[0]!.seq
       }))
       expect(first).toBeGreaterThan(1)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("every durability mode produces the same replica; none fsyncs less than strict", () =>
     Effect.gen(function*() {
@@ -399,7 +399,7 @@ describe("Follower", () => {
         }
       }))
       expect(syncs[1]).toBeLessThan(syncs[0]!)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a failed fsync or write fails the follow; the replica stays a valid prefix", () =>
     Effect.gen(function*() {
@@ -425,7 +425,7 @@ describe("Follower", () => {
         yield* follow(replicaDir, upTo(leader, last))
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a damaged replica is refused at open", () =>
     Effect.gen(function*() {
@@ -453,7 +453,7 @@ describe("Follower", () => {
         copy(dir, last, bytes)
       })
       expect(flipped).toMatchObject({ _tag: "WalCorruptionError", offset: 128, reason: expect.stringContaining("made durable") })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("maxEntryBytes caps incoming frames, never frames the replica holds; invalid options fail", () =>
     Effect.gen(function*() {
@@ -473,7 +473,7 @@ describe("Follower", () => {
       }))
       const bad = yield* Effect.either(Follower.follow({ directory: replicaDir, source: () => Stream.empty, maxEntryBytes: -1 }))
       expect(Either.isLeft(bad) && bad.left._tag).toBe("WalConfigError")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
 describe("Follower transport", () => {
@@ -500,7 +500,7 @@ describe("Follower transport", () => {
         expect(result.lastSequence).toBe(last)
       }))
       expectIdentical(leaderDir, replicaDir)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("a damaged envelope or a stream that ends inside a message fails", () =>
     Effect.gen(function*() {

@@ -1,5 +1,6 @@
+import type * as PlatformPath from "@effect/platform/Path"
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Option, Stream } from "effect"
 import { spawnSync } from "node:child_process"
@@ -14,13 +15,13 @@ import * as F from "./fixtures/inspect.js"
 const { cleanup, fresh } = F.trackedDirs()
 afterAll(cleanup)
 
-const exec = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
-  Effect.runPromise(Effect.either(effect).pipe(Effect.provide(NodeFileSystem.layer)))
+const exec = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | PlatformPath.Path>) =>
+  Effect.runPromise(Effect.either(effect).pipe(Effect.provide(NodeContext.layer)))
 
-const ok = async <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>): Promise<A> =>
+const ok = async <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | PlatformPath.Path>): Promise<A> =>
   Either.getOrThrowWith(await exec(effect), (e) => new Error(`unexpected failure: ${String(e)}`))
 
-const failure = async <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>): Promise<E> =>
+const failure = async <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem | PlatformPath.Path>): Promise<E> =>
   Either.match(await exec(effect), {
     onLeft: (e) => e,
     onRight: () => {

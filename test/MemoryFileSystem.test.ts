@@ -1,12 +1,12 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Array as Arr, Effect, Exit, Option, type Scope, Stream, TestClock } from "effect"
 import * as MemoryFileSystem from "../src/MemoryFileSystem.js"
 import { failureOf, fileSystemContract } from "./fileSystemContract.js"
 
-fileSystemContract("NodeFileSystem", NodeFileSystem.layer)
+fileSystemContract("NodeFileSystem", NodeContext.layer)
 fileSystemContract("MemoryFileSystem", MemoryFileSystem.layer)
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text)

@@ -3,7 +3,7 @@
  * of its synchronous calls. No timing here: the speed is measured in bench/.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext, NodePath } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
@@ -27,7 +27,7 @@ describe("NodeFastFileSystem", () => {
       yield* file.writeAll(new Uint8Array([1, 2, 3]))
       yield* file.sync
       expect([...NodeFs.readFileSync(`${dir}/f`)]).toEqual([1, 2, 3])
-    }).pipe(Effect.provide(NodeFastFileSystem.layer)))
+    }).pipe(Effect.provide([NodeFastFileSystem.layer, NodePath.layer])))
 
   it.scoped("make wraps a given FileSystem", () =>
     Effect.gen(function*() {
@@ -37,7 +37,7 @@ describe("NodeFastFileSystem", () => {
       yield* file.write(new Uint8Array([9]))
       yield* file.seek(0, "start")
       expect(yield* file.readAlloc(4)).toEqual(Option.some(Buffer.from([9])))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("operations on a closed descriptor fail with SystemError", () =>
     Effect.gen(function*() {
@@ -54,7 +54,7 @@ describe("NodeFastFileSystem", () => {
       ]) {
         expect(yield* failureOf(effect)).toEqual({ reason: "Unknown", code: "EBADF" })
       }
-    }).pipe(Effect.provide(NodeFastFileSystem.layer)))
+    }).pipe(Effect.provide([NodeFastFileSystem.layer, NodePath.layer])))
 
   it("maps errno codes like the Node layer", () => {
     const cases: Array<[string | undefined, string]> = [
@@ -92,5 +92,5 @@ describe("NodeFastFileSystem", () => {
       const entries = yield* collect(wal.replay())
       expect(entries.map((e) => [...e.payload])).toEqual(payloads.map((p) => [...p]))
       expect(yield* collect(wal.tail({ from: 49 }).pipe(Stream.take(2)))).toHaveLength(2)
-    }).pipe(Effect.provide(NodeFastFileSystem.layer)))
+    }).pipe(Effect.provide([NodeFastFileSystem.layer, NodePath.layer])))
 })

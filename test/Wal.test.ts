@@ -1,5 +1,5 @@
 import * as FileSystem from "@effect/platform/FileSystem"
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext, NodePath } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Context, Effect, Either, Exit, Fiber, Layer, Option, Random, Schema, Stream, TestClock } from "effect"
 import * as NodeFs from "node:fs"
@@ -14,8 +14,8 @@ type Event = typeof Event.Type
 const event = (n: number): Event => ({ n, text: `event ${n} ${"x".repeat(n % 37)}` })
 const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}`)
 
-const live = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem | import("effect/Scope").Scope>) =>
-  effect.pipe(Effect.provide(NodeFileSystem.layer))
+const live = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem | import("@effect/platform/Path").Path | import("effect/Scope").Scope>) =>
+  effect.pipe(Effect.provide(NodeContext.layer))
 
 /** The Node FileSystem whose file reads return at most `max` bytes each (POSIX allows short reads). */
 const shortReadsLayer = (max: number, reads: { count: number }) =>
@@ -42,7 +42,7 @@ const shortReadsLayer = (max: number, reads: { count: number }) =>
           writeAll: (buffer) => file.writeAll(buffer)
         }))
     }))
-  ).pipe(Layer.provide(NodeFileSystem.layer))
+  ).pipe(Layer.provide(NodeContext.layer), Layer.merge(NodePath.layer))
 
 describe("Wal: write path", () => {
   it.scopedLive("concurrent appends from many fibers are all acknowledged and replayed in order", () =>
@@ -116,8 +116,10 @@ describe("Wal: write path", () => {
       expect((yield* collect(wal.replay({ from: 99 }))).map((e) => e.seq)).toEqual([99, 100])
       expect(yield* collect(wal.replay({ from: 101 }))).toEqual([])
       expect((yield* collect(wal.replay({ to: 2 }))).map((e) => e.seq)).toEqual([1, 2])
-      const bad = yield* Effect.either(Stream.runDrain(wal.replay({ from: 1.5 })))
-      expect(Either.isLeft(bad) && bad.left._tag).toBe("WalConfigError")
+      const bad = yield* Effect.exit(Stream.runDrain(wal.replay({ from: 1.5 })))
+      expect(Exit.isFailure(bad) && Option.getOrUndefined(Cause.dieOption(bad.cause))).toMatchObject({ _tag: "WalConfigError", field: "from" })
+      const badTail = yield* Effect.exit(Stream.runDrain(wal.tail({ from: Number.NaN })))
+      expect(Exit.isFailure(badTail) && Cause.isDie(badTail.cause)).toBe(true)
     })))
 
   it.scopedLive("replay is bounded by the watermark at the moment it starts", () =>
@@ -387,7 +389,7 @@ describe("Wal: write path", () => {
           }
         }))
         return segmentFiles(directory).map((name) => [name, NodeFs.readFileSync(Path.join(directory, name)).toString("hex")])
-      })).pipe(Effect.withRandom(Random.make("seed")), Effect.provide(NodeFileSystem.layer))
+      })).pipe(Effect.withRandom(Random.make("seed")), Effect.provide(NodeContext.layer))
       const first = yield* write()
       yield* TestClock.setTime(0)
       const second = yield* write()
@@ -407,7 +409,7 @@ describe("Wal: write path", () => {
       yield* wal.append(bytesOf(3))
       const entries = yield* collect(wal.replay())
       expect(entries.map((e) => e.timestamp)).toEqual([5_000, 5_000, 9_000])
-    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 })
 
 describe("Wal: durability modes", () => {
@@ -522,7 +524,7 @@ describe("Wal: durability modes", () => {
         expect(seqs.slice(0, 1)).toEqual([1])
         expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1))
         return yield* wal.append(bytesOf(4))
-      })).pipe(Effect.provide(NodeFileSystem.layer))
+      })).pipe(Effect.provide(NodeContext.layer))
       expect(reopened).toBeGreaterThanOrEqual(2)
     }))
 
@@ -610,7 +612,7 @@ describe("Wal: layers and readers", () => {
         const events = yield* Events
         return yield* events.append(event(7))
       })
-      const layer = Wal.layer(Events, { directory, schema: Event }).pipe(Layer.provide(NodeFileSystem.layer))
+      const layer = Wal.layer(Events, { directory, schema: Event }).pipe(Layer.provide(NodeContext.layer))
       expect(yield* Effect.provide(program, layer)).toBe(1)
       expect(yield* Effect.provide(program, layer)).toBe(2)
     }))
@@ -618,7 +620,7 @@ describe("Wal: layers and readers", () => {
   it.scopedLive("Wal.layerBytes provides a raw-bytes WAL", () =>
     Effect.gen(function*() {
       class Raw extends Context.Tag("test/Raw")<Raw, Wal.Wal<Uint8Array>>() {}
-      const layer = Wal.layerBytes(Raw, { directory: yield* tempDir }).pipe(Layer.provide(NodeFileSystem.layer))
+      const layer = Wal.layerBytes(Raw, { directory: yield* tempDir }).pipe(Layer.provide(NodeContext.layer))
       expect(yield* Effect.provide(Effect.flatMap(Raw, (wal) => wal.append(bytesOf(1))), layer)).toBe(1)
     }))
 
@@ -655,12 +657,12 @@ describe("Wal: layers and readers", () => {
         const wal = yield* Wal.make({ directory, schema: Event })
         yield* wal.append(event(1))
         expect(wal.recovery.codecId).toBe("json")
-      })).pipe(Effect.provide(NodeFileSystem.layer))
+      })).pipe(Effect.provide(NodeContext.layer))
       const mismatch = yield* Effect.either(Effect.scoped(Wal.make({ directory, schema: Event }))).pipe(
-        Effect.provide(Layer.merge(NodeFileSystem.layer, Codec.layerMsgPack))
+        Effect.provide(Layer.merge(NodeContext.layer, Codec.layerMsgPack))
       )
       expect(Either.isLeft(mismatch) && mismatch.left._tag === "WalFormatError" && mismatch.left.problem).toBe("codec-mismatch")
-      const raw = yield* Effect.either(Effect.scoped(Wal.make({ directory }))).pipe(Effect.provide(NodeFileSystem.layer))
+      const raw = yield* Effect.either(Effect.scoped(Wal.make({ directory }))).pipe(Effect.provide(NodeContext.layer))
       expect(Either.isLeft(raw) && raw.left._tag === "WalFormatError" && raw.left.problem).toBe("codec-mismatch")
       const packed = yield* tempDir
       const replayed = yield* Effect.scoped(Effect.gen(function*() {
@@ -668,7 +670,7 @@ describe("Wal: layers and readers", () => {
         yield* wal.append(event(2))
         expect(wal.recovery.codecId).toBe("msgpack+gzip")
         return yield* collect(wal.replay())
-      })).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, Codec.layer(Codec.withTransform(Codec.msgpack, Codec.gzip)))))
+      })).pipe(Effect.provide(Layer.merge(NodeContext.layer, Codec.layer(Codec.withTransform(Codec.msgpack, Codec.gzip)))))
       expect(replayed.map((e) => e.payload)).toEqual([event(2)])
     }))
 

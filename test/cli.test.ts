@@ -1,4 +1,4 @@
-import { NodeContext, NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { afterAll, afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Clock, Effect, Either, Layer, Option } from "effect"
 import { spawn } from "node:child_process"
@@ -42,7 +42,7 @@ const customCodec = (dir: string) =>
       const wal = yield* Wal.make({ directory: dir, schema: F.Event })
       yield* wal.append({ n: 1, text: "secret" })
       yield* wal.append({ n: 2, text: "secret" })
-    })).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, Codec.layer({ ...Codec.json, id: "rot13" }))))
+    })).pipe(Effect.provide(Layer.merge(NodeContext.layer, Codec.layer({ ...Codec.json, id: "rot13" }))))
   ).then(() => dir)
 
 describe("effect-wal as a process", () => {
@@ -115,7 +115,7 @@ describe("effect-wal as a process", () => {
 
     const locked = await Effect.runPromise(
       Effect.scoped(Effect.flatMap(Wal.make({ directory: dir, schema: F.Event, verify: "tail" }), () =>
-        Effect.promise(() => cli("repair", "--truncate-at-corruption", dir)))).pipe(Effect.provide(NodeFileSystem.layer))
+        Effect.promise(() => cli("repair", "--truncate-at-corruption", dir)))).pipe(Effect.provide(NodeContext.layer))
     )
     expect(locked.code).toBe(3)
     expect(locked.stderr.trim()).toBe(`effect-wal: the WAL in ${dir} is locked by pid ${process.pid} on ${hostname()}`)
@@ -128,7 +128,7 @@ describe("effect-wal as a process", () => {
     expect(again.stdout).toMatch(/^nothing to repair/)
     const opened = await Effect.runPromise(
       Effect.scoped(Effect.map(Wal.make({ directory: dir, schema: F.Event }), (wal) => wal.recovery.lastSequence)).pipe(
-        Effect.provide(NodeFileSystem.layer)
+        Effect.provide(NodeContext.layer)
       )
     )
     expect(opened).toBe(1)
@@ -221,7 +221,7 @@ describe("effect-wal in process", () => {
     expect(await runIn("repair", "--truncate-at-corruption", "--json", dir)).toBe(ExitCode.ok)
     expect(JSON.parse(out.at(-1)!)).toMatchObject({ repaired: false, lockTakenOver: "an unreadable lock file" })
     const empty = fresh()
-    await Effect.runPromise(Effect.scoped(Wal.make({ directory: empty })).pipe(Effect.provide(NodeFileSystem.layer)))
+    await Effect.runPromise(Effect.scoped(Wal.make({ directory: empty })).pipe(Effect.provide(NodeContext.layer)))
     expect(await runIn("stats", empty)).toBe(ExitCode.ok)
     expect(out.at(-1)).toMatch(/sequences\s+none\n[\s\S]*first timestamp\s+-\n/)
     expect(await runIn("inspect", empty)).toBe(ExitCode.ok)
@@ -256,7 +256,7 @@ describe("effect-wal in process", () => {
         yield* wal.append(Codec.msgpack.encode({ bytes: Uint8Array.of(1, 2), big: 2n ** 60n, at: new Date(0) }))
         yield* wal.append(Uint8Array.of(0xd9))
         yield* wal.append(Uint8Array.of(0x92))
-      })).pipe(Effect.provide(NodeFileSystem.layer))
+      })).pipe(Effect.provide(NodeContext.layer))
     )
     // Relabel the segment as MessagePack: the payloads are MessagePack bytes, the last two invalid.
     const [segment] = F.segmentPaths(dir)

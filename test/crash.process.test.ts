@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { spawn } from "node:child_process"
@@ -54,7 +54,7 @@ describe("crash of a real process", () => {
         const { entries, recovery } = yield* Effect.scoped(Effect.gen(function*() {
           const wal = yield* Wal.make({ directory })
           return { entries: yield* collect(wal.replay()), recovery: wal.recovery }
-        })).pipe(Effect.provide(NodeFileSystem.layer))
+        })).pipe(Effect.provide(NodeContext.layer))
         if (Option.isSome(recovery.lockTakenOver)) takeovers++
         // A gap-free prefix from 1.
         expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: entries.length }, (_, i) => i + 1))

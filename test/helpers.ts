@@ -1,7 +1,8 @@
 /** Helpers shared by the Wal tests: temporary directories and a Node FileSystem with injected faults. */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { SystemError } from "@effect/platform/Error"
-import { NodeFileSystem } from "@effect/platform-node"
+import type * as PlatformPath from "@effect/platform/Path"
+import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
@@ -49,8 +50,8 @@ const ioError = (method: string, code: string) =>
     cause: Object.assign(new Error(`injected ${code}`), { code })
   })
 
-/** The Node FileSystem, with file fsyncs and writes failing on demand. */
-export const faultyLayer = (faults: FaultSwitch): Layer.Layer<FileSystem.FileSystem> =>
+/** The Node FileSystem, with file fsyncs and writes failing on demand, and Node's Path. */
+export const faultyLayer = (faults: FaultSwitch): Layer.Layer<FileSystem.FileSystem | PlatformPath.Path> =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (fs) =>
@@ -76,4 +77,4 @@ export const faultyLayer = (faults: FaultSwitch): Layer.Layer<FileSystem.FileSys
               writeAll: (buffer) => faults.failWrite ? Effect.fail(ioError("writeAll", faults.failWrite)) : file.writeAll(buffer)
             }) as FileSystem.File)
       }) satisfies FileSystem.FileSystem)
-  ).pipe(Layer.provide(NodeFileSystem.layer))
+  ).pipe(Layer.provide(NodeFileSystem.layer), Layer.merge(NodePath.layer))

@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Fiber, Metric, MetricState, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
@@ -37,7 +37,7 @@ describe("checkpoints", () => {
       expect(text(entries[0]!.payload)).toBe("snapshot at 20")
       expect(entries.at(-1)!.seq).toBe(61)
       expect(entries.filter((e) => e.kind === "checkpoint").length).toBe(1)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("regression: reclaiming past the last checkpoint leaves a log that reopens", () =>
     Effect.gen(function*() {
@@ -56,14 +56,14 @@ describe("checkpoints", () => {
         expect(wal.recovery.lastCheckpoint).toBe(2)
       }
       expect((yield* Inspect.verify(directory)).problems).toEqual([])
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("without a checkpoint, replayFromCheckpoint starts at the beginning", () =>
     Effect.gen(function*() {
       const wal = yield* Wal.make({ directory: yield* tempDir })
       yield* fill(wal, 3)
       expect((yield* collect(wal.replayFromCheckpoint)).map((e) => e.seq)).toEqual([1, 2, 3])
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
 describe("segment lifecycle", () => {
@@ -80,7 +80,7 @@ describe("segment lifecycle", () => {
         expect(segments[i]!.index).toBe(segments[i - 1]!.index + 1)
       }
       expect(segments.at(-1)!.lastSequence).toBe(40)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("reclaim removes sealed segments below the point, never the active one, and reopen accepts the shorter log", () =>
     Effect.gen(function*() {
@@ -108,7 +108,7 @@ describe("segment lifecycle", () => {
       expect(yield* wal.append(bytesOf(61))).toBe(61)
       const bad = yield* Effect.either(wal.reclaim(Number.NaN))
       expect(Either.isLeft(bad) && bad.left._tag).toBe("WalConfigError")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a segment is not removed while a reader still needs it", () =>
     Effect.gen(function*() {
@@ -133,7 +133,7 @@ describe("segment lifecycle", () => {
         for (const entry of next.value) last = entry.seq
       }
       expect(last).toBe(60)
-    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
   it.scopedLive("archived segments go once the reader that pinned them is done", () =>
     Effect.gen(function*() {
@@ -150,7 +150,7 @@ describe("segment lifecycle", () => {
       for (let i = 0; i < 200 && (yield* wal.segments).length > 1; i++) yield* Effect.sleep("10 millis")
       expect(segmentFiles(directory)).not.toContain(first.name)
       expect((yield* wal.segments).map((s) => s.status)).toEqual(["active"])
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("Archiver.layerDirectory moves reclaimed segments into the archive", () =>
     Effect.gen(function*() {
@@ -164,7 +164,7 @@ describe("segment lifecycle", () => {
       expect(removed).toEqual(sealed.map((s) => s.name))
       expect(NodeFs.readdirSync(archive).sort()).toEqual(removed)
       sealed.forEach((s, i) => expect(NodeFs.readFileSync(Path.join(archive, s.name))).toEqual(before[i]))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a custom Archiver receives each reclaimed segment in order", () =>
     Effect.gen(function*() {
@@ -182,7 +182,7 @@ describe("segment lifecycle", () => {
       const removed = yield* wal.reclaim(1_000_000)
       expect(seen.map((s) => s.name)).toEqual(removed)
       for (let i = 1; i < seen.length; i++) expect(seen[i]!.firstSequence).toBe(seen[i - 1]!.lastSequence + 1)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a crash in the middle of a reclamation recovers cleanly: leftovers below the point are archived", () =>
     Effect.gen(function*() {
@@ -207,7 +207,7 @@ describe("segment lifecycle", () => {
       expect(wal.recovery.reclaimedAtOpen).toEqual([first])
       expect(segmentFiles(directory)[0]).toBe(third)
       expect(yield* wal.lastSequence).toBe(60)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a missing segment at or above the reclaim point, or a missing head without one, is corruption", () =>
     Effect.gen(function*() {
@@ -230,7 +230,7 @@ describe("segment lifecycle", () => {
       NodeFs.writeFileSync(Path.join(headless, "RECLAIMED"), "{\"segmentIndex\": 2, \"firstSequence\": 9, \"checksum\": 1}")
       const unreadable = yield* Effect.either(Effect.scoped(Wal.make({ directory: headless, segmentBytes: 1024 })))
       expect(Either.isLeft(unreadable) && unreadable.left._tag === "WalCorruptionError" && unreadable.left.reason).toContain("unreadable")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("retention keeps at most N segments", () =>
     Effect.gen(function*() {
@@ -240,7 +240,7 @@ describe("segment lifecycle", () => {
       for (let i = 0; i < 100 && segmentFiles(directory).length > 3; i++) yield* Effect.sleep("10 millis")
       expect(segmentFiles(directory).length).toBeLessThanOrEqual(3)
       expect((yield* collect(wal.replay())).at(-1)!.seq).toBe(120)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("retention by bytes", () =>
     Effect.gen(function*() {
@@ -252,7 +252,7 @@ describe("segment lifecycle", () => {
       const total = () => segmentFiles(directory).reduce((sum, f) => sum + NodeFs.statSync(Path.join(directory, f)).size, 0)
       for (let i = 0; i < 100 && total() > 2500; i++) yield* Effect.sleep("10 millis")
       expect(total()).toBeLessThanOrEqual(2500)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
 describe("back-pressure and metrics", () => {
@@ -274,7 +274,7 @@ describe("back-pressure and metrics", () => {
       expect((yield* Metric.value(metrics.queueDepth)).value).toBe(0)
       // Another WAL's metrics are kept apart by the directory tag.
       expect((yield* Metric.value(Wal.metrics(directory + "-other").appends)).count).toBe(0)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("pressure reports queue depth, fsync latency and saturation", () =>
     Effect.gen(function*() {
@@ -300,7 +300,7 @@ describe("back-pressure and metrics", () => {
       const sensitive = yield* Wal.make({ directory: yield* tempDir, saturation: { fsyncMillis: 1e-9 } })
       yield* sensitive.append(bytesOf(1))
       expect((yield* sensitive.pressure.current).saturated).toBe(true)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("the queue's byte limit refuses (fail) or holds back (suspend) producers", () =>
     Effect.gen(function*() {
@@ -317,5 +317,5 @@ describe("back-pressure and metrics", () => {
       // A batch bigger than the limit still goes through, alone.
       expect((yield* suspending.appendAll(Array.from({ length: 10 }, (_, i) => bytesOf(i)))).length).toBe(10)
       expect((yield* suspending.pressure.current).queueBytes).toBe(0)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -21,7 +21,7 @@ const countingReads = (reads: { count: number }) =>
             }
           }))
     }))
-  ).pipe(Layer.provide(MemoryFileSystem.layer))
+  ).pipe(Layer.provideMerge(MemoryFileSystem.layer))
 
 const payload = (n: number, size: number) => {
   const bytes = new Uint8Array(size)

@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Option, Stream } from "effect"
 import * as NodeFs from "node:fs"
@@ -48,7 +48,7 @@ describe("recovery", () => {
       expect(NodeFs.statSync(last).size).toBe(torn.offset)
       expect(yield* wal.append(bytesOf(99))).toBe(10)
       expect((yield* collect(wal.replay())).map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("an atomic batch without its last frame is dropped as a unit", () =>
     Effect.gen(function*() {
@@ -69,7 +69,7 @@ describe("recovery", () => {
       const recovered = yield* Effect.scoped(Effect.map(Wal.make({ directory: again }), (wal) => wal.recovery))
       expect(Option.getOrThrow(recovered.tornTail)).toMatchObject({ entries: 2, reason: "atomic batch without its last frame" })
       expect(recovered.lastSequence).toBe(4)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("regression: reopening with a smaller maxEntryBytes or segmentBytes never cuts entries already written", () =>
     Effect.gen(function*() {
@@ -89,7 +89,7 @@ describe("recovery", () => {
       // The write limit still applies to new appends.
       const refused = yield* Effect.either(wal.append(new Uint8Array(1001)))
       expect(Either.isLeft(refused) && refused.left._tag).toBe("WalEntryTooLargeError")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a garbage length at the tail never grows the read buffer past the file", () =>
     Effect.gen(function*() {
@@ -101,7 +101,7 @@ describe("recovery", () => {
       NodeFs.appendFileSync(last, garbage)
       const recovery = Either.getOrThrow(yield* open(directory))
       expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ bytes: 40, reason: "incomplete frame" })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("the writer allocates the active segment ahead, and a clean close gives the space back", () =>
     Effect.gen(function*() {
@@ -121,7 +121,7 @@ describe("recovery", () => {
         yield* wal.append(bytesOf(1))
         expect(NodeFs.statSync(fileAt(directory, -1)).size).toBe(4096)
       }))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("zeros after the last frame are free space: nothing is cut, and appends write over them", () =>
     Effect.gen(function*() {
@@ -138,7 +138,7 @@ describe("recovery", () => {
       expect(NodeFs.statSync(last).size).toBe(size + 32 + bytesOf(4).length)
       const reopened = yield* Effect.scoped(Effect.flatMap(Wal.make({ directory }), (wal) => collect(wal.replay())))
       expect(reopened.map((e) => new TextDecoder().decode(e.payload))).toEqual([1, 2, 3, 4].map((i) => new TextDecoder().decode(bytesOf(i))))
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("an unfinished atomic batch followed by zeros is cut as a torn tail, the zeros not counted", () =>
     Effect.gen(function*() {
@@ -152,7 +152,7 @@ describe("recovery", () => {
       expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ entries: 2, reason: "atomic batch without its last frame" })
       expect(Option.getOrThrow(recovery.tornTail).bytes).toBe(size - frame - Option.getOrThrow(recovery.tornTail).offset)
       expect(recovery.lastSequence).toBe(4)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("bytes that are not zeros after free space make a torn tail, or corruption when a durable frame follows", () =>
     Effect.gen(function*() {
@@ -173,7 +173,7 @@ describe("recovery", () => {
       NodeFs.writeFileSync(otherLast, bytes)
       const refused = yield* open(other)
       expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "WalCorruptionError", offset: fifth })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a sealed last segment followed by zeros is cut to its seal frame before the next segment starts", () =>
     Effect.gen(function*() {
@@ -191,7 +191,7 @@ describe("recovery", () => {
       expect(segmentFiles(directory).length).toBe(names.length)
       const second = Either.getOrThrow(yield* open(directory))
       expect(second.lastSequence).toBe(first.lastSequence)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("recovery is idempotent: opening twice gives the same log", () =>
     Effect.gen(function*() {
@@ -205,7 +205,7 @@ describe("recovery", () => {
       expect(Either.getOrThrow(second).lastSequence).toBe(19)
       expect(Option.isNone(Either.getOrThrow(second).tornTail)).toBe(true)
       expect(bytesAfterSecond).toEqual(bytesAfterFirst)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a flipped byte in a sealed segment is refused with the file and offset", () =>
     Effect.gen(function*() {
@@ -219,7 +219,7 @@ describe("recovery", () => {
       expect(Either.isLeft(result) && result.left.message).toContain(`${sealed} at offset ${128 + frame}`)
       // Nothing was repaired: the bytes are as the damage left them.
       expect(yield* open(directory)).toEqual(result)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("damage in the last segment followed by a frame written after it was durable is corruption", () =>
     Effect.gen(function*() {
@@ -229,7 +229,7 @@ describe("recovery", () => {
       const result = yield* open(directory)
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "WalCorruptionError", file: last, offset: 128 })
       expect(Either.isLeft(result) && result.left.message).toContain("made durable")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("damage in an unsynced region followed by frames of the same unsynced run is a torn tail", () =>
     Effect.gen(function*() {
@@ -245,7 +245,7 @@ describe("recovery", () => {
       const recovery = Either.getOrThrow(yield* open(directory))
       expect(recovery.lastSequence).toBe(1)
       expect(Option.getOrThrow(recovery.tornTail)).toMatchObject({ offset: 128 + frame, reason: "checksum mismatch" })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a foreign file, a newer version and a damaged header are refused", () =>
     Effect.gen(function*() {
@@ -266,7 +266,7 @@ describe("recovery", () => {
       flip(fileAt(damaged, 0), 20)
       const c = yield* open(damaged)
       expect(Either.isLeft(c) && c.left).toMatchObject({ _tag: "WalFormatError", problem: "bad-header" })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a segment of another WAL is refused", () =>
     Effect.gen(function*() {
@@ -275,7 +275,7 @@ describe("recovery", () => {
       NodeFs.copyFileSync(fileAt(theirs, 1), fileAt(mine, 1))
       const result = yield* open(mine)
       expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "WalFormatError", problem: "wal-id-mismatch" })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a missing segment, a misnamed segment and an unsealed middle segment are corruption", () =>
     Effect.gen(function*() {
@@ -295,7 +295,7 @@ describe("recovery", () => {
       NodeFs.truncateSync(first, NodeFs.statSync(first).size - 56)
       const c = yield* open(unsealed)
       expect(Either.isLeft(c) && c.left._tag === "WalCorruptionError" && c.left.reason).toContain("not sealed")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a segment whose creation was torn by a crash is removed and reported", () =>
     Effect.gen(function*() {
@@ -316,7 +316,7 @@ describe("recovery", () => {
       expect(segmentFiles(directory).at(-1)).toBe(torn)
       // The recreated segment is a valid empty active segment.
       expect(NodeFs.statSync(Path.join(directory, torn)).size).toBe(128)
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("a brand-new WAL whose first header was torn is created again; foreign bytes are refused", () =>
     Effect.gen(function*() {
@@ -331,7 +331,7 @@ describe("recovery", () => {
       const refused = yield* open(other)
       expect(Either.isLeft(refused) && refused.left._tag).toBe("WalFormatError")
       expect(NodeFs.readFileSync(Path.join(other, name), "utf8")).toBe("hello")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("files that are not segments are left alone and reported", () =>
     Effect.gen(function*() {
@@ -339,7 +339,7 @@ describe("recovery", () => {
       NodeFs.writeFileSync(Path.join(directory, "notes.txt"), "operator notes")
       const recovery = Either.getOrThrow(yield* open(directory))
       expect(recovery.ignoredFiles).toEqual(["notes.txt"])
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("verify: tail scans only the last segment and verifies sealed frames when they are read", () =>
     Effect.gen(function*() {
@@ -358,7 +358,7 @@ describe("recovery", () => {
       const wal = yield* Wal.make({ directory, verify: "tail" })
       const read = yield* Effect.either(Stream.runDrain(wal.replay()))
       expect(Either.isLeft(read) && read.left).toMatchObject({ _tag: "WalCorruptionError", file: sealed, offset: 128 })
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scopedLive("verify: tail refuses a sealed segment whose seal frame is damaged", () =>
     Effect.gen(function*() {
@@ -367,7 +367,7 @@ describe("recovery", () => {
       flip(sealed, NodeFs.statSync(sealed).size - 10)
       const result = yield* open(directory, "tail")
       expect(Either.isLeft(result) && result.left._tag).toBe("WalCorruptionError")
-    }).pipe(Effect.provide(NodeFileSystem.layer)))
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
 describe("classifyEnd", () => {

@@ -5,6 +5,7 @@
  * this process's peak RSS (the kernel's VmHWM: everything resident, not only the V8 heap) with
  * `process.memoryUsage()` at start and at the largest sampled RSS, so the peak can be explained.
  */
+import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Fiber, Stream } from "effect"
 import * as Durability from "../../src/Durability.js"
 import * as Wal from "../../src/Wal.js"
@@ -89,7 +90,7 @@ export const main = async (runtime: string): Promise<void> => {
         if (early._tag === "Some") throw new Error(`the tail consumer ended early: ${JSON.stringify(early.value)}`)
         yield* Fiber.interrupt(consumer)
         return { seconds, delivered }
-      }).pipe(Effect.scoped, Effect.provide(layers[system]))
+      }).pipe(Effect.scoped, Effect.provide([layers[system], NodePath.layer]))
     )
     sample()
     const peak = peakRss()

@@ -1,9 +1,11 @@
 /** Running a program against an open WAL under a chosen FileSystem layer. */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import * as FileSystemModule from "@effect/platform/FileSystem"
 // The module, not the package index: the index loads every Node module of the platform (HTTP
 // client and server, undici, workers, ...), about 30 MiB of resident memory a WAL never uses.
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Layer as LayerModule, type Layer, type Scope } from "effect"
 import * as NodeFastFileSystem from "../../src/NodeFastFileSystem.js"
 
@@ -17,11 +19,11 @@ export type WalSystem = keyof typeof layers
 
 export const walSystems: ReadonlyArray<WalSystem> = ["wal-fast", "wal-node"]
 
-/** Runs a scoped program with a FileSystem layer. */
+/** Runs a scoped program with a FileSystem layer and Node's Path. */
 export const runWith = <A, E>(
   layer: Layer.Layer<FileSystem.FileSystem>,
-  program: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope>
-): Promise<A> => Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layer)))
+  program: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path | Scope.Scope>
+): Promise<A> => Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(LayerModule.merge(layer, NodePath.layer))))
 
 /** Rotates `items` by `run` places, so no system is always measured first. */
 export const rotate = <A>(items: ReadonlyArray<A>, run: number): Array<A> => {

@@ -6,7 +6,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Duration, Effect, Either, ExecutionStrategy, Exit, Option, Scope, Stream } from "effect"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
 import type * as Durability from "../Durability.js"
 import type { FollowOptions, FollowResult, ReplicaRecovery } from "../Follower.js"
 import type { ReplicationChunk, TornTail } from "../Wal.js"
@@ -201,8 +201,9 @@ const scanSegment = (
 const recoverReplica = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<{ replica: Replica; report: Omit<ReplicaRecovery, "lockTakenOver"> }, WalError> =>
+): Effect.Effect<{ replica: Replica; report: Omit<ReplicaRecovery, "lockTakenOver"> }, WalError, Path.Path> =>
   Effect.gen(function*() {
+    const { join } = yield* Path.Path
     const everything = yield* listDirectory(fs, directory)
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
     const split = splitAtReclaimPoint(everything, reclaimPoint)
@@ -210,7 +211,7 @@ const recoverReplica = (
     const head = listing.segments[0]
     const misplaced = misplacedStart(split, reclaimPoint)
     if (Option.isSome(misplaced)) {
-      return yield* corruption(Path.join(directory, misplaced.value.name), 0, `the replica should start at segment ${split.floor}`)
+      return yield* corruption(join(directory, misplaced.value.name), 0, `the replica should start at segment ${split.floor}`)
     }
     yield* checkContiguous(directory, listing)
     const replica: Replica = { walId: undefined, codecId: undefined, seed: 0, reclaimPoint, last: undefined }
@@ -221,7 +222,7 @@ const recoverReplica = (
     for (let i = 0; i < listing.segments.length; i++) {
       const entry = listing.segments[i]!
       const isLast = i === listing.segments.length - 1
-      const path = Path.join(directory, entry.name)
+      const path = join(directory, entry.name)
       const found = yield* Effect.scoped(Effect.gen(function*() {
         const file = yield* open(fs, path, "r")
         const start = yield* readSegmentStart(file, {
@@ -324,7 +325,7 @@ const syncPolicy = (mode: Durability.Durability): SyncPolicy => {
 /** Replicates into `options.directory` until the source ends. */
 export const follow = <E, R>(
   options: FollowOptions<E, R>
-): Effect.Effect<FollowResult, WalError | E, FileSystem.FileSystem | R> =>
+): Effect.Effect<FollowResult, WalError | E, FileSystem.FileSystem | Path.Path | R> =>
   Effect.scoped(Effect.gen(function*() {
     const config = yield* resolve({
       directory: options.directory,
@@ -334,6 +335,8 @@ export const follow = <E, R>(
       segmentBytes: MAX_SEGMENT_BYTES
     })
     const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const { join } = path
     const directory = config.directory
     // Incoming frames are entries the leader has already written: by default any length the
     // format allows is accepted; a configured maxEntryBytes caps what this replica takes.
@@ -377,19 +380,19 @@ export const follow = <E, R>(
     /** A segment header: validated, then created with "wx", written, fsynced, its name fsynced. */
     const acceptHeader = (chunk: Extract<ReplicationChunk, { _tag: "Header" }>) =>
       Effect.gen(function*() {
-        const path = Path.join(directory, chunk.name)
+        const segmentPath = join(directory, chunk.name)
         if (chunk.bytes.length !== HEADER_SIZE) {
-          return yield* new WalFormatError({ file: path, problem: "bad-header", detail: `source header chunk holds ${chunk.bytes.length} bytes, not ${HEADER_SIZE}` })
+          return yield* new WalFormatError({ file: segmentPath, problem: "bad-header", detail: `source header chunk holds ${chunk.bytes.length} bytes, not ${HEADER_SIZE}` })
         }
         const decoded = decodeHeader(chunk.bytes)
-        if (Either.isLeft(decoded)) return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
+        if (Either.isLeft(decoded)) return yield* new WalFormatError({ file: segmentPath, problem: decoded.left.problem, detail: decoded.left.detail })
         const header = decoded.right
         const named = parseSegmentName(chunk.name)
         if (
           Option.isNone(named) || named.value.segmentIndex !== header.segmentIndex ||
           named.value.firstSequence !== header.firstSequence || chunk.segmentIndex !== header.segmentIndex
         ) {
-          return yield* corruption(path, 0, `source header chunk for segment ${chunk.segmentIndex} named "${chunk.name}" holds the header of segment ${header.segmentIndex} from sequence ${header.firstSequence}`)
+          return yield* corruption(segmentPath, 0, `source header chunk for segment ${chunk.segmentIndex} named "${chunk.name}" holds the header of segment ${header.segmentIndex} from sequence ${header.firstSequence}`)
         }
         const last = replica.last
         const expected = last === undefined
@@ -400,14 +403,14 @@ export const follow = <E, R>(
           : last.index === header.segmentIndex
           ? { index: last.index, firstSequence: last.progress.firstSequence }
           : { index: last.index + 1, firstSequence: last.progress.committedSequence + 1 }
-        yield* checkHeader(path, header, { codecId: replica.codecId ?? header.codecId, walId: replica.walId, ...expected }).pipe(
+        yield* checkHeader(segmentPath, header, { codecId: replica.codecId ?? header.codecId, walId: replica.walId, ...expected }).pipe(
           Effect.mapError((error) =>
-            error._tag === "WalCorruptionError" ? notContinuing(path, 0, `segment ${header.segmentIndex} from sequence ${header.firstSequence} arrived, segment ${expected.index} from sequence ${expected.firstSequence} was expected`) : error
+            error._tag === "WalCorruptionError" ? notContinuing(segmentPath, 0, `segment ${header.segmentIndex} from sequence ${header.firstSequence} arrived, segment ${expected.index} from sequence ${expected.firstSequence} was expected`) : error
           )
         )
         if (last !== undefined && last.index === header.segmentIndex) {
           // The header of the segment the replica is in, sent again on resume: it must be the same.
-          if (!sameBytes(last.header, chunk.bytes)) return yield* notContinuing(path, 0, "the segment's header differs from the replica's")
+          if (!sameBytes(last.header, chunk.bytes)) return yield* notContinuing(segmentPath, 0, "the segment's header differs from the replica's")
           return
         }
         if (last !== undefined && !last.progress.sealed) {
@@ -416,10 +419,10 @@ export const follow = <E, R>(
         if (last === undefined && Option.isNone(replica.reclaimPoint) && header.segmentIndex !== 1) {
           // The leader no longer has its first segments: record where this log starts so that the
           // replica opens as a WAL (a log not starting at segment 1 needs a reclaim point).
-          yield* writeReclaimPoint(fs, directory, { segmentIndex: header.segmentIndex, firstSequence: header.firstSequence })
+          yield* writeReclaimPoint(fs, path, directory, { segmentIndex: header.segmentIndex, firstSequence: header.firstSequence })
           replica.reclaimPoint = Option.some({ segmentIndex: header.segmentIndex, firstSequence: header.firstSequence })
         }
-        yield* createSegment(path, header, chunk.bytes, last)
+        yield* createSegment(segmentPath, header, chunk.bytes, last)
       })
 
     const createSegment = (path: string, header: SegmentHeader, bytes: Uint8Array, previous: ReplicaSegment | undefined) =>

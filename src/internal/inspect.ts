@@ -4,10 +4,10 @@
  * entry stream, and the explicit repair. Only `repair` writes, and only under the writer lock.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Chunk, Clock, Effect, Either, Option, Stream } from "effect"
-import { hostname } from "node:os"
-import * as Path from "node:path"
 import * as Codec from "../Codec.js"
+import { Host } from "../Host.js"
 import type { Description, EntriesOptions, LockInfo, Problem, RawEntry, RepairReport, SegmentInfo, Stats, VerifyOptions, VerifyReport } from "../Inspect.js"
 import type { TornTail } from "../Wal.js"
 import {
@@ -221,8 +221,9 @@ const scanLog = (
   fs: FileSystem.FileSystem,
   directory: string,
   options: ScanOptions
-): Effect.Effect<LogScan, WalIOError | WalFormatError> =>
+): Effect.Effect<LogScan, WalIOError | WalFormatError, Path.Path> =>
   Effect.gen(function*() {
+    const { join } = yield* Path.Path
     const everything = yield* listDirectory(fs, directory)
     const problems: Array<Problem> = []
     const reclaimPoint = yield* readReclaimPoint(fs, directory).pipe(
@@ -233,7 +234,7 @@ const scanLog = (
     )
     if (everything.segments.length === 0 && Option.isNone(reclaimPoint)) return yield* notAWal(directory)
     const sizeOf = (name: string) => {
-      const path = Path.join(directory, name)
+      const path = join(directory, name)
       return Effect.map(fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path))), (info) => Number(info.size))
     }
     // Segments below the reclaim point were reclaimed on purpose and wait to be removed.
@@ -243,7 +244,7 @@ const scanLog = (
       archived.push({
         index: entry.index,
         name: entry.name,
-        path: Path.join(directory, entry.name),
+        path: join(directory, entry.name),
         state: "archived",
         firstSequence: entry.firstSequence,
         lastSequence: entry.firstSequence - 1,
@@ -256,9 +257,9 @@ const scanLog = (
     const listing = split.listing
     const misplaced = misplacedStart(split, reclaimPoint)
     if (listing.segments.length === 0) {
-      problems.push(corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing"))
+      problems.push(corruption(join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing"))
     } else if (Option.isSome(misplaced)) {
-      problems.push(corruption(Path.join(directory, misplaced.value.name), 0, misplaced.value.reason))
+      problems.push(corruption(join(directory, misplaced.value.name), 0, misplaced.value.reason))
     }
     const sizes: Array<number> = []
     for (const entry of listing.segments) sizes.push(yield* sizeOf(entry.name))
@@ -278,7 +279,7 @@ const scanLog = (
 
     for (let i = 0; i < listing.segments.length && !stopped(); i++) {
       const entry = listing.segments[i]!
-      const path = Path.join(directory, entry.name)
+      const path = join(directory, entry.name)
       const size = sizes[i]!
       const isLast = i === listing.segments.length - 1
       const previous = listing.segments[i - 1]
@@ -434,29 +435,27 @@ const scanLog = (
 // ---------------------------------------------------------------------------------------------
 
 /** Liveness of a lock holder as far as this process can tell, by the rule of the writer lock. */
-const lockStatus = (holder: LockHolder): LockInfo["status"] => {
-  if (holder.hostname !== hostname() || holder.pid === process.pid) return "unknown"
-  try {
-    process.kill(holder.pid, 0)
-    return "live"
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM" ? "live" : "stale"
-  }
-}
+const lockStatus = (holder: LockHolder): Effect.Effect<LockInfo["status"]> =>
+  Effect.flatMap(Host, (host) =>
+    holder.hostname !== host.hostname || holder.pid === host.pid
+      ? Effect.succeed("unknown")
+      : Effect.map(host.isRunning(holder.pid), (running) => running ? "live" : "stale"))
 
-const readLock = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<Option.Option<LockInfo>, WalIOError> =>
+const readLock = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<Option.Option<LockInfo>, WalIOError, Path.Path> =>
   Effect.gen(function*() {
-    const path = Path.join(directory, LOCK_FILE)
+    const path = (yield* Path.Path).join(directory, LOCK_FILE)
     const exists = yield* fs.exists(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
     if (!exists) return Option.none()
     const holder = yield* readHolder(fs, path)
-    return Option.some(Option.match(holder, {
-      onNone: (): LockInfo => ({ holder: Option.none(), status: "stale" }),
-      onSome: (h): LockInfo => ({
-        holder: Option.some({ pid: h.pid, hostname: h.hostname, acquiredAt: h.acquiredAt }),
-        status: lockStatus(h)
-      })
-    }))
+    if (Option.isNone(holder)) return Option.some<LockInfo>({ holder: Option.none(), status: "stale" })
+    const h = holder.value
+    return Option.some<LockInfo>({
+      holder: Option.some({ pid: h.pid, hostname: h.hostname, acquiredAt: h.acquiredAt }),
+      status: yield* lockStatus(h)
+    })
   })
 
 const publicSegment = ({ committedEnd: _committedEnd, path: _path, ...info }: ScannedSegment): SegmentInfo => info
@@ -465,7 +464,7 @@ const publicSegment = ({ committedEnd: _committedEnd, path: _path, ...info }: Sc
 export const describe = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<Description, WalIOError | WalFormatError> =>
+): Effect.Effect<Description, WalIOError | WalFormatError, Path.Path> =>
   Effect.gen(function*() {
     const scan = yield* scanLog(fs, directory, { mode: "tail", all: true })
     const refused = scan.problems.find((p) => p.problem !== "corruption")
@@ -493,7 +492,7 @@ export const verify = (
   fs: FileSystem.FileSystem,
   directory: string,
   options: VerifyOptions = {}
-): Effect.Effect<VerifyReport, WalIOError | WalFormatError> =>
+): Effect.Effect<VerifyReport, WalIOError | WalFormatError, Path.Path> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const scan = yield* scanLog(fs, directory, {
@@ -530,7 +529,7 @@ const bucketOf = (size: number): number => {
 export const stats = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError> =>
+): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError, Path.Path> =>
   Effect.gen(function*() {
     let data = 0
     let checkpoints = 0
@@ -599,8 +598,13 @@ const checkBound = (field: string, value: number | undefined): Option.Option<Wal
 const entrySource = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<{ readonly source: SegmentSource; readonly codecId: string }, WalIOError | WalFormatError | WalCorruptionError> =>
+): Effect.Effect<
+  { readonly source: SegmentSource; readonly codecId: string },
+  WalIOError | WalFormatError | WalCorruptionError,
+  Path.Path
+> =>
   Effect.gen(function*() {
+    const { join } = yield* Path.Path
     const everything = yield* listDirectory(fs, directory)
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
     const { listing } = splitAtReclaimPoint(everything, reclaimPoint)
@@ -609,7 +613,7 @@ const entrySource = (
     const segments: Array<SegmentState> = []
     for (let i = 0; i < listing.segments.length; i++) {
       const entry = listing.segments[i]!
-      const path = Path.join(directory, entry.name)
+      const path = join(directory, entry.name)
       const info = yield* fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
       largest = Math.max(largest, Number(info.size))
       segments.push({
@@ -672,7 +676,7 @@ export const entries = (
   fs: FileSystem.FileSystem,
   directory: string,
   options: EntriesOptions = {}
-): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError> => {
+): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError, Path.Path> => {
   const invalid = Option.orElse(checkBound("from", options.from), () => checkBound("to", options.to))
   if (Option.isSome(invalid)) return Stream.fail(invalid.value)
   return Stream.unwrapScoped(Effect.gen(function*() {
@@ -719,8 +723,9 @@ const backupName = (millis: number): string => `repair-${new Date(millis).toISOS
 export const repair = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError> =>
+): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, Path.Path> =>
   Effect.scoped(Effect.gen(function*() {
+    const { join } = yield* Path.Path
     // Holding the writer lock keeps a writer out for the whole repair, and refuses while one is live.
     const lock = yield* acquire(fs, directory)
     const scan = yield* scanLog(fs, directory, { mode: "full", all: false })
@@ -740,7 +745,7 @@ export const repair = (
     if (problem === undefined) return untouched
     // Another format, version, WAL or codec is not damage: cutting it would destroy readable data.
     if (problem.problem !== "corruption" && problem.problem !== "bad-header") return yield* problemError(problem)
-    const position = scan.kept.findIndex((s) => Path.join(directory, s.name) === problem.file)
+    const position = scan.kept.findIndex((s) => join(directory, s.name) === problem.file)
     const damaged = scan.kept[position]
     const damagedPath = problem.file
     const scanned = scan.segments.find((s) => s.path === damagedPath)
@@ -757,12 +762,12 @@ export const repair = (
     const damagedSize = scanned?.bytes ?? 0
     const later = scan.kept.slice(position + 1).map((s) => s.name)
 
-    const backup = Path.join(directory, backupName(yield* Clock.currentTimeMillis))
+    const backup = join(directory, backupName(yield* Clock.currentTimeMillis))
     yield* fs.makeDirectory(backup).pipe(Effect.mapError(fromPlatformError("mkdir", backup)))
     let savedBytes = 0
-    if (cutAt === 0 || cutAt < damagedSize) savedBytes += yield* copyRange(fs, damagedPath, cutAt, Path.join(backup, damaged.name))
-    for (const name of later) savedBytes += yield* copyRange(fs, Path.join(directory, name), 0, Path.join(backup, name))
-    const manifest = Path.join(backup, "repair.json")
+    if (cutAt === 0 || cutAt < damagedSize) savedBytes += yield* copyRange(fs, damagedPath, cutAt, join(backup, damaged.name))
+    for (const name of later) savedBytes += yield* copyRange(fs, join(directory, name), 0, join(backup, name))
+    const manifest = join(backup, "repair.json")
     yield* fs.writeFileString(manifest, JSON.stringify({ problem, cut: { file: damaged.name, offset: cutAt }, removed: later }, null, 2) + "\n")
       .pipe(Effect.mapError(fromPlatformError("write", manifest)))
     // The copies' names must be durable too, in the backup directory and in the WAL directory.
@@ -772,7 +777,7 @@ export const repair = (
     // Remove from the highest index down, so a crash at any point leaves a contiguous prefix.
     const removed = cutAt === 0 ? [...later, damaged.name] : later
     for (const name of [...removed].sort().reverse()) {
-      const path = Path.join(directory, name)
+      const path = join(directory, name)
       yield* fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path)))
     }
     // The removals must be durable before the cut segment becomes the end of the log.

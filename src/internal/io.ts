@@ -4,7 +4,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
 import { fromPlatformError, type WalIOError } from "../WalError.js"
 
 /**
@@ -72,9 +72,12 @@ export const syncDirectory = (fs: FileSystem.FileSystem, directory: string): Eff
  * fsynced the parent. Without this a power loss could lose the whole directory after entries in
  * it were acknowledged.
  */
-export const ensureDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void, WalIOError> =>
+export const ensureDirectory = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<void, WalIOError, Path.Path> =>
   Effect.gen(function*() {
-    const parent = Path.dirname(directory)
+    const parent = (yield* Path.Path).dirname(directory)
     const exists = yield* fs.exists(directory).pipe(Effect.mapError(fromPlatformError("stat", directory)))
     if (!exists) {
       if (parent !== directory) yield* ensureDirectory(fs, parent)

@@ -4,12 +4,14 @@
  * point is made durable before the first of them leaves the directory.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Effect, Metric } from "effect"
 import type * as Archiver from "../Archiver.js"
 import type { WalIOError } from "../WalError.js"
 import { syncDirectory } from "./io.js"
-import type { WalMetrics } from "./metrics.js"
+import type { WalMetrics } from "../Wal.js"
 import { writeReclaimPoint } from "./reclaim.js"
+import { reclaimSpan } from "./tracing.js"
 import type { SegmentState } from "./recovery.js"
 
 /** Reclamation and pins for one open WAL. */
@@ -20,6 +22,7 @@ export class Lifecycle {
 
   constructor(
     readonly fs: FileSystem.FileSystem,
+    readonly path: Path.Path,
     readonly directory: string,
     /** The WAL's segments, oldest first; the last one is active. Shared with the writer. */
     readonly segments: Array<SegmentState>,
@@ -45,7 +48,7 @@ export class Lifecycle {
         if (segment.sealed && !segment.archived && segment.lastSequence < sequence) segment.archived = true
       }
       return this.sweepUnlocked()
-    }))
+    })).pipe(reclaimSpan(this.directory, sequence))
   }
 
   /** Removes the archived segments no reader needs. */
@@ -95,7 +98,7 @@ export class Lifecycle {
       if (count === 0) return []
       const keep = this.segments[count]!
       // Durable before any segment goes: recovery then knows the missing prefix was reclaimed.
-      yield* writeReclaimPoint(this.fs, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
+      yield* writeReclaimPoint(this.fs, this.path, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
       const removed: Array<string> = []
       for (let i = 0; i < count; i++) {
         const segment = this.segments[0]!

@@ -5,10 +5,9 @@
  * holds because its WAL was closed or crashed) is taken over, and the recovery report says so.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Effect, Option, Scope } from "effect"
-import { randomUUID } from "node:crypto"
-import { hostname } from "node:os"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
+import { Clock, Effect, Option, Random, Scope } from "effect"
+import { Host } from "../Host.js"
 import { fromPlatformError, WalIOError, WalLockedError } from "../WalError.js"
 
 /** The lock file's name inside the WAL directory. */
@@ -48,21 +47,19 @@ export const parseLockHolder = (text: string): Option.Option<LockHolder> => {
 /** A readable description of a lock holder. */
 export const describeHolder = (holder: LockHolder): string => `pid ${holder.pid} on ${holder.hostname}`
 
-const processExists = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM"
-  }
-}
-
 /** Whether the holder is still alive, as far as this process can tell; a foreign host counts as alive. */
-const isAlive = (holder: LockHolder): boolean => {
-  if (holder.hostname !== hostname()) return true
-  if (holder.pid === process.pid) return heldTokens.has(holder.token)
-  return processExists(holder.pid)
-}
+const isAlive = (holder: LockHolder): Effect.Effect<boolean> =>
+  Effect.flatMap(Host, (host) => {
+    if (holder.hostname !== host.hostname) return Effect.succeed(true)
+    if (holder.pid === host.pid) return Effect.succeed(heldTokens.has(holder.token))
+    return host.isRunning(holder.pid)
+  })
+
+/** A random 128-bit token in hex, from Effect's `Random`, naming one holding of the lock. */
+const newToken: Effect.Effect<string> = Effect.map(
+  Effect.all(Array.from({ length: 4 }, () => Random.nextIntBetween(0, 0x1_0000_0000))),
+  (words) => words.map((word) => word.toString(16).padStart(8, "0")).join("")
+)
 
 /** The result of taking the lock. */
 export interface Acquired {
@@ -76,10 +73,16 @@ export interface Acquired {
 export const acquire = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<Acquired, WalLockedError | WalIOError, Scope.Scope> =>
+): Effect.Effect<Acquired, WalLockedError | WalIOError, Scope.Scope | Path.Path> =>
   Effect.gen(function*() {
-    const path = Path.join(directory, LOCK_FILE)
-    const self: LockHolder = { pid: process.pid, hostname: hostname(), token: randomUUID(), acquiredAt: Date.now() }
+    const path = (yield* Path.Path).join(directory, LOCK_FILE)
+    const host = yield* Host
+    const self: LockHolder = {
+      pid: host.pid,
+      hostname: host.hostname,
+      token: yield* newToken,
+      acquiredAt: yield* Clock.currentTimeMillis
+    }
     const content = JSON.stringify(self) + "\n"
     // The lock is not fsynced: it only has to exclude other writers while this process lives. A
     // crash that loses or keeps it is harmless, since a lock whose holder is gone is taken over.
@@ -91,7 +94,7 @@ export const acquire = (
     let takenOver = Option.none<string>()
     if (!created) {
       const existing = yield* readHolder(fs, path)
-      if (Option.isSome(existing) && isAlive(existing.value)) {
+      if (Option.isSome(existing) && (yield* isAlive(existing.value))) {
         return yield* new WalLockedError({ directory, holder: describeHolder(existing.value) })
       }
       takenOver = Option.some(Option.match(existing, { onNone: () => "an unreadable lock file", onSome: describeHolder }))

@@ -3,19 +3,33 @@
  * docs/operations.md; every metric is tagged with the WAL directory (`wal_directory`).
  */
 import { Effect, Metric, MetricBoundaries, Option, Stream } from "effect"
-import type { Pressure } from "../Wal.js"
+import type { Pressure, WalMetrics } from "../Wal.js"
 import { Signal } from "./signal.js"
 import type { BatchReport } from "./writer.js"
 
+const isSeparator = (char: string | undefined) => char === "/" || char === "\\"
+
+/**
+ * The `wal_directory` tag of a directory: without repeated or trailing separators and without `.`
+ * segments, so that `"/data/wal"`, `"/data/wal/"` and `"/data/./wal"` name the same metrics. It
+ * is lexical: `..` and symbolic links are kept as written.
+ */
+export const directoryTag = (directory: string): string => {
+  const separator = directory.includes("/") || !directory.includes("\\") ? "/" : "\\"
+  const joined = directory.split(/[\\/]+/).filter((part) => part !== "" && part !== ".").join(separator)
+  if (isSeparator(directory[0])) return separator + joined
+  return joined === "" ? "." : joined
+}
+
 /** Tags a metric with the WAL directory. */
 const tagged = <M extends Metric.Metric<any, any, any>>(metric: M, directory: string): M =>
-  Metric.tagged(metric, "wal_directory", directory) as M
+  Metric.tagged(metric, "wal_directory", directoryTag(directory)) as M
 
 const fsyncBoundaries = MetricBoundaries.exponential({ start: 0.0001, factor: 2, count: 16 })
 const batchBoundaries = MetricBoundaries.exponential({ start: 1, factor: 2, count: 14 })
 
 /** The metrics of one WAL. */
-export const make = (directory: string) => ({
+export const make = (directory: string): WalMetrics => ({
   appends: tagged(Metric.counter("wal_appends_total", { description: "Entries acknowledged" }), directory),
   bytesWritten: tagged(Metric.counter("wal_bytes_written_total", { description: "Bytes written to segment files" }), directory),
   fsyncDuration: tagged(
@@ -32,9 +46,6 @@ export const make = (directory: string) => ({
     directory
   )
 })
-
-/** The metrics of one WAL. */
-export type WalMetrics = ReturnType<typeof make>
 
 /** The signals of a WAL that has served no batch yet. */
 export const idle: Pressure = {

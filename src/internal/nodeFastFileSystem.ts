@@ -4,7 +4,7 @@
  */
 import { SystemError, type SystemErrorReason } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type * as Path from "@effect/platform/Path"
 import { Effect, Layer, Option } from "effect"
 import * as NFS from "node:fs"
 import { type SyncAccess, SyncAccessId } from "./syncAccess.js"
@@ -194,8 +194,24 @@ export const make = (base: FileSystem.FileSystem): FileSystem.FileSystem => ({
     Effect.map(base.open(path, options), (file) => new FastFile(file, isAppend(options?.flag), isWritable(options?.flag)))
 })
 
-/** The layer: the Node FileSystem, wrapped. */
-export const layer: Layer.Layer<FileSystem.FileSystem> = Layer.effect(
-  FileSystem.FileSystem,
-  Effect.map(FileSystem.FileSystem, make)
-).pipe(Layer.provide(NodeFileSystem.layer))
+/**
+ * The layer: the Node FileSystem, wrapped, and the Node `Path`. `@effect/platform-node` (an
+ * optional peer dependency) is loaded when the layer is built, not when this module is imported,
+ * so the main entry point loads without it.
+ */
+export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = Layer.unwrapEffect(
+  Effect.tryPromise({
+    try: () => Promise.all([import("@effect/platform-node/NodeFileSystem"), import("@effect/platform-node/NodePath")]),
+    catch: (cause) => cause
+  }).pipe(
+    Effect.map(([NodeFileSystem, NodePath]) =>
+      Layer.merge(
+        Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, make)).pipe(Layer.provide(NodeFileSystem.layer)),
+        NodePath.layer
+      )
+    ),
+    Effect.orDieWith((cause) =>
+      new Error("NodeFastFileSystem.layer needs @effect/platform-node: npm install @effect/platform-node", { cause })
+    )
+  )
+)

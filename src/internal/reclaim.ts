@@ -7,7 +7,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Option } from "effect"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
 import { fromPlatformError, WalCorruptionError, type WalIOError } from "../WalError.js"
 import { crc32c } from "./format/crc32c.js"
 import { open, syncDirectory, syncFile, writeAll } from "./io.js"
@@ -27,40 +27,42 @@ const checksum = (point: ReclaimPoint) => crc32c(new TextEncoder().encode(`${poi
 export const readReclaimPoint = (
   fs: FileSystem.FileSystem,
   directory: string
-): Effect.Effect<Option.Option<ReclaimPoint>, WalIOError | WalCorruptionError> => {
-  const path = Path.join(directory, RECLAIM_FILE)
-  return fs.readFileString(path).pipe(
-    Effect.map(Option.some),
-    Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed(Option.none<string>())),
-    Effect.mapError(fromPlatformError("read", path)),
-    Effect.flatMap(Option.match({
-      onNone: () => Effect.succeed(Option.none()),
-      onSome: (text) => {
-        try {
-          const value = JSON.parse(text) as { segmentIndex: unknown; firstSequence: unknown; checksum: unknown }
-          const point = { segmentIndex: Number(value.segmentIndex), firstSequence: Number(value.firstSequence) }
-          if (
-            Number.isSafeInteger(point.segmentIndex) && Number.isSafeInteger(point.firstSequence) &&
-            value.checksum === checksum(point)
-          ) return Effect.succeed(Option.some(point))
-        } catch {
-          // reported below
+): Effect.Effect<Option.Option<ReclaimPoint>, WalIOError | WalCorruptionError, Path.Path> =>
+  Effect.flatMap(Path.Path, (path) => {
+    const file = path.join(directory, RECLAIM_FILE)
+    return fs.readFileString(file).pipe(
+      Effect.map(Option.some),
+      Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed(Option.none<string>())),
+      Effect.mapError(fromPlatformError("read", file)),
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeed(Option.none()),
+        onSome: (text) => {
+          try {
+            const value = JSON.parse(text) as { segmentIndex: unknown; firstSequence: unknown; checksum: unknown }
+            const point = { segmentIndex: Number(value.segmentIndex), firstSequence: Number(value.firstSequence) }
+            if (
+              Number.isSafeInteger(point.segmentIndex) && Number.isSafeInteger(point.firstSequence) &&
+              value.checksum === checksum(point)
+            ) return Effect.succeed(Option.some(point))
+          } catch {
+            // reported below
+          }
+          return Effect.fail(new WalCorruptionError({ file, offset: 0, reason: "the reclaim point is unreadable" }))
         }
-        return Effect.fail(new WalCorruptionError({ file: path, offset: 0, reason: "the reclaim point is unreadable" }))
-      }
-    }))
-  )
-}
+      }))
+    )
+  })
 
 /** Makes `point` the durable reclaim point. */
 export const writeReclaimPoint = (
   fs: FileSystem.FileSystem,
+  path: Path.Path,
   directory: string,
   point: ReclaimPoint
 ): Effect.Effect<void, WalIOError> =>
   Effect.gen(function*() {
-    const path = Path.join(directory, RECLAIM_FILE)
-    const temporary = `${path}.tmp`
+    const target = path.join(directory, RECLAIM_FILE)
+    const temporary = `${target}.tmp`
     const text = JSON.stringify({ ...point, checksum: checksum(point) }) + "\n"
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* open(fs, temporary, "w")
@@ -69,7 +71,7 @@ export const writeReclaimPoint = (
       yield* syncFile(file, temporary)
     }))
     // rename is atomic: the point is either the old one or the new one, never a torn mix.
-    yield* fs.rename(temporary, path).pipe(Effect.mapError(fromPlatformError("rename", path)))
+    yield* fs.rename(temporary, target).pipe(Effect.mapError(fromPlatformError("rename", target)))
     // The rename must be durable before any segment below the point is removed.
     yield* syncDirectory(fs, directory)
   })

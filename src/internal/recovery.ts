@@ -5,7 +5,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Effect, Either, Option, Random, type Scope } from "effect"
-import * as Path from "node:path"
+import * as Path from "@effect/platform/Path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
@@ -126,22 +126,26 @@ export const misplacedStart = (
 }
 
 /** Fails when the segment indexes of a listing are not contiguous. */
-export const checkContiguous = (directory: string, listing: Listing): Effect.Effect<void, WalCorruptionError> => {
-  for (let i = 1; i < listing.segments.length; i++) {
-    const previous = listing.segments[i - 1]!
-    const current = listing.segments[i]!
-    if (current.index !== previous.index + 1) {
-      return Effect.fail(
-        new WalCorruptionError({
-          file: Path.join(directory, current.name),
-          offset: 0,
-          reason: `segment ${current.index} follows segment ${previous.index}: a segment is missing`
-        })
-      )
+export const checkContiguous = (
+  directory: string,
+  listing: Listing
+): Effect.Effect<void, WalCorruptionError, Path.Path> =>
+  Effect.flatMap(Path.Path, (path) => {
+    for (let i = 1; i < listing.segments.length; i++) {
+      const previous = listing.segments[i - 1]!
+      const current = listing.segments[i]!
+      if (current.index !== previous.index + 1) {
+        return Effect.fail(
+          new WalCorruptionError({
+            file: path.join(directory, current.name),
+            offset: 0,
+            reason: `segment ${current.index} follows segment ${previous.index}: a segment is missing`
+          })
+        )
+      }
     }
-  }
-  return Effect.void
-}
+    return Effect.void
+  })
 
 /** The expectations a header is checked against. */
 export interface HeaderExpectations {
@@ -512,6 +516,7 @@ const readSeal = (
  */
 export const createSegment = (
   fs: FileSystem.FileSystem,
+  path: Path.Path,
   directory: string,
   walId: Uint8Array,
   codecId: string,
@@ -521,18 +526,18 @@ export const createSegment = (
   Effect.scoped(
     Effect.gen(function*() {
       const name = formatSegmentName(index, firstSequence)
-      const path = Path.join(directory, name)
-      const temporary = path + CREATING_SUFFIX
+      const segmentPath = path.join(directory, name)
+      const temporary = segmentPath + CREATING_SUFFIX
       // "w": a temporary left by an earlier crash is simply rewritten.
       const file = yield* open(fs, temporary, "w")
       yield* writeAll(file, encodeHeader({ walId, segmentIndex: index, firstSequence, codecId }), temporary)
       // The header must be durable before the segment exists under its name.
       yield* syncFile(file, temporary)
       // The rename is atomic: the segment appears with its whole header or not at all.
-      yield* fs.rename(temporary, path).pipe(Effect.mapError(fromPlatformError("rename", path)))
+      yield* fs.rename(temporary, segmentPath).pipe(Effect.mapError(fromPlatformError("rename", segmentPath)))
       // The new name must be durable before any entry in the segment is acknowledged.
       yield* syncDirectory(fs, directory)
-      return { index, firstSequence, name, path, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
+      return { index, firstSequence, name, path: segmentPath, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
     })
   )
 
@@ -544,10 +549,12 @@ export const recover = (
   fs: FileSystem.FileSystem,
   config: ResolvedConfig,
   codecId: string
-): Effect.Effect<Recovered, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, Scope.Scope> =>
+): Effect.Effect<Recovered, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, Scope.Scope | Path.Path> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
     const directory = config.directory
+    const path = yield* Path.Path
+    const { join } = path
     yield* ensureDirectory(fs, directory)
     const lock = yield* acquire(fs, directory)
     const everything = yield* listDirectory(fs, directory)
@@ -558,16 +565,16 @@ export const recover = (
       index: s.index,
       firstSequence: s.firstSequence,
       name: s.name,
-      path: Path.join(directory, s.name),
+      path: join(directory, s.name),
       lastSequence: s.firstSequence - 1,
       size: 0,
       sealed: true,
       archived: true
     }))
     const misplaced = misplacedStart(split, reclaimPoint)
-    if (Option.isSome(misplaced)) return yield* corruption(Path.join(directory, misplaced.value.name), 0, misplaced.value.reason)
+    if (Option.isSome(misplaced)) return yield* corruption(join(directory, misplaced.value.name), 0, misplaced.value.reason)
     if (listing.segments.length === 0 && Option.isSome(reclaimPoint)) {
-      return yield* corruption(Path.join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing")
+      return yield* corruption(join(directory, RECLAIM_FILE), 0, "every segment from the reclaim point on is missing")
     }
     yield* checkContiguous(directory, listing)
 
@@ -586,7 +593,7 @@ export const recover = (
     for (let i = 0; i < listing.segments.length; i++) {
       const entry = listing.segments[i]!
       const isLast = i === listing.segments.length - 1
-      const path = Path.join(directory, entry.name)
+      const path = join(directory, entry.name)
       const outcome = yield* Effect.scoped(Effect.gen(function*() {
         const file = yield* open(fs, path, "r")
         const start = yield* readSegmentStart(file, {
@@ -658,7 +665,7 @@ export const recover = (
     const created = walId === undefined
     for (const name of listing.creating) {
       // A segment whose creation a crash interrupted before its rename: it never held an entry.
-      yield* fs.remove(Path.join(directory, name)).pipe(Effect.mapError(fromPlatformError("remove", name)))
+      yield* fs.remove(join(directory, name)).pipe(Effect.mapError(fromPlatformError("remove", name)))
       removedSegments.push(name)
     }
     if (walId === undefined) {
@@ -671,7 +678,7 @@ export const recover = (
       const next = last === undefined
         ? recreate ?? { index: 1, firstSequence: 1 }
         : { index: last.index + 1, firstSequence: last.lastSequence + 1 }
-      segments.push(yield* createSegment(fs, directory, walId, codecId, next.index, next.firstSequence))
+      segments.push(yield* createSegment(fs, path, directory, walId, codecId, next.index, next.firstSequence))
       if (last === undefined) lastSequence = next.firstSequence - 1
     }
     // Names adopted from a crashed process, removals and creations above: all durable before the

@@ -3,8 +3,8 @@
  * that read the log.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import { Chunk, Effect, Exit, Fiber, FiberRef, Metric, Option, Queue, Schema, Scope, Stream } from "effect"
-import * as Path from "node:path"
 import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
 import type { AppendError, Options, ReadError, ReadOptions, SegmentInfo, Wal, WalEntry, WalReader } from "../Wal.js"
@@ -32,6 +32,7 @@ import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
 import { RequestQueue } from "./requestQueue.js"
 import { Signal } from "./signal.js"
+import { openSpan, replaySpan } from "./tracing.js"
 import { type BatchReport, Request, RequestKind, run, type WriterState } from "./writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
@@ -39,7 +40,7 @@ const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =
     ? Effect.succeed(Payload.make<A, I>(undefined, Codec.bytes))
     : Effect.map(Effect.flatMap(Codec.current, Codec.validate), (codec) => Payload.make(schema, codec))
 
-/** Validates `from` / `to` of a read. */
+/** Validates `from` / `to` of a read; a bound that is not an integer is a defect of the caller. */
 const checkRange = (options: { readonly from?: number; readonly to?: number } | undefined) => {
   for (const field of ["from", "to"] as const) {
     const value = options?.[field]
@@ -83,12 +84,13 @@ export const make = <A, I>(options: Options<A, I>) =>
   Effect.gen(function*() {
     const config = yield* resolve(options)
     const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
     const payload = yield* payloadCodecFor(options.schema)
     const archiver = Option.getOrElse(yield* Effect.serviceOption(Archiver.Archiver), () => Archiver.deleting(fs))
     const directory = config.directory
     const metrics = Metrics.make(directory)
     const clock = yield* Effect.clock
-    const recovered = yield* recover(fs, config, payload.id)
+    const recovered = yield* recover(fs, config, payload.id).pipe(openSpan(directory, config.verify))
     const report = recovered.report
     yield* Metric.set(metrics.recoveryDuration, report.elapsedMillis / 1000)
     yield* Metric.set(metrics.recoveryFrames, report.framesVerified)
@@ -106,7 +108,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       closed: false,
       committedSignal: new Signal()
     }
-    const lifecycle = new Lifecycle(fs, directory, state.segments, archiver, metrics)
+    const lifecycle = new Lifecycle(fs, path, directory, state.segments, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
@@ -138,6 +140,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     const writerScope = yield* Scope.make()
     const writer = yield* run({
       fs,
+      path,
       config,
       walId: recovered.walId,
       seed: recovered.seed,
@@ -306,11 +309,11 @@ export const make = <A, I>(options: Options<A, I>) =>
         const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.committed)
         const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
         return cursorStream(cursor, (c) => readChunk(c, upTo))
-      })
+      }).pipe(replaySpan(directory, from, to))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () => replayFrom(options?.from ?? 1, options?.to)
       })
 
@@ -332,7 +335,7 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () =>
           Stream.suspend(() => {
             live.attach()
@@ -379,7 +382,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       tail,
       streamBytes: (options) =>
         Option.match(checkRange(options), {
-          onSome: Stream.fail,
+          onSome: Stream.die,
           onNone: () => streamBytes(leader, options?.from ?? 1)
         }),
       // A sync always waits for room in the queue, whatever the overflow policy.
@@ -402,6 +405,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
   Effect.gen(function*() {
     const config = yield* resolve({ directory: options.directory, maxEntryBytes: options.maxEntryBytes })
     const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
     const payload = yield* payloadCodecFor(options.schema)
     const directory = config.directory
 
@@ -412,7 +416,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
         index: entry.index,
         firstSequence: entry.firstSequence,
         name: entry.name,
-        path: Path.join(directory, entry.name),
+        path: path.join(directory, entry.name),
         lastSequence: entry.firstSequence - 1,
         size: 0,
         // Every segment but the last must end with a seal frame.
@@ -451,11 +455,11 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
         pin: () => undefined
       }
       return Option.some(source)
-    })
+    }).pipe(Effect.provideService(Path.Path, path))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
-        onSome: Stream.fail,
+        onSome: Stream.die,
         onNone: () =>
           Stream.unwrap(Effect.map(snapshot, Option.match({
             onNone: () => Stream.empty,
@@ -464,7 +468,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
                 new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)),
                 (cursor) => readChunk(cursor, options?.to ?? Number.POSITIVE_INFINITY)
               )
-          })))
+          }))).pipe(replaySpan(directory, options?.from ?? 1, options?.to))
       })
 
     const view: WalReader<A> = { directory, replay }

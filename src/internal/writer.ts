@@ -19,7 +19,8 @@
  * poisons the WAL: the batch and everything after it fail with `WalPoisonedError`.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
+import type * as Path from "@effect/platform/Path"
+import { Context, Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import type * as Durability from "../Durability.js"
 import { errnoCode, type WalClosedError, WalIOError, WalPoisonedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
@@ -30,6 +31,7 @@ import { createSegment, type SegmentState } from "./recovery.js"
 import type { RequestQueue } from "./requestQueue.js"
 import type { Signal } from "./signal.js"
 import { type SyncAccess, syncAccessOf } from "./syncAccess.js"
+import { batchAttributes, SpanName } from "./tracing.js"
 import type { LiveWindow } from "./liveWindow.js"
 
 /** What a request asks of the writer. */
@@ -141,6 +143,7 @@ export interface BatchReport {
 /** Everything the writer needs from the WAL. */
 export interface WriterContext {
   readonly fs: FileSystem.FileSystem
+  readonly path: Path.Path
   readonly config: ResolvedConfig
   readonly walId: Uint8Array
   readonly seed: number
@@ -164,6 +167,8 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const writerScope = yield* Effect.scope
     const encoder = new BatchEncoder(ctx.seed)
     const clock = yield* Effect.clock
+    // The tracer of the fiber that opened the WAL: each batch is one root span of its own.
+    const tracer = yield* Effect.tracer
     const openActive = (segment: SegmentState, written: number) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(writerScope, ExecutionStrategy.sequential)
@@ -181,9 +186,15 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     let unsyncedSince: number | undefined
     /** Sequence of the first entry framed since the encoder was last emptied. */
     let framedFrom = 0
+    /** When the batch being served started (its span's start). */
+    let batchStarted = 0n
+    /** Whether a batch has begun and not yet been traced. */
+    let batchOpen = false
 
     /** Starts a batch: clears its report and returns its entries' timestamp. */
     const beginBatch = (now: number): number => {
+      batchStarted = clock.unsafeCurrentTimeNanos()
+      batchOpen = true
       bytesWritten = 0
       rotated = false
       fsyncSeconds.length = 0
@@ -257,7 +268,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         segment.lastSequence = lastSequence
         segment.size = current.written
         segment.sealed = true
-        const next = yield* createSegment(fs, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
+        const next = yield* createSegment(fs, ctx.path, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
         yield* Scope.close(current.scope, Exit.void)
         active = undefined
         state.segments.push(next)
@@ -439,6 +450,16 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         }
       }
       ctx.afterBatch(items, failure === undefined ? { entries, bytes: bytesWritten, fsyncSeconds, rotated } : undefined)
+      if (batchOpen) traceBatch(entries, failure)
+    }
+
+    /** The batch just finished as one `effect-wal.batch` span (a batch that wrote nothing has none). */
+    const traceBatch = (entries: number, failure: RequestError | undefined) => {
+      const span = tracer.span(SpanName.batch, Option.none(), Context.empty(), [], batchStarted, "internal")
+      const attributes = batchAttributes({ entries, bytes: bytesWritten, fsyncSeconds, segment: active?.segment.index ?? -1 })
+      for (const key in attributes) span.attribute(key, attributes[key])
+      span.end(clock.unsafeCurrentTimeNanos(), failure === undefined ? Exit.void : Exit.fail(failure))
+      batchOpen = false
     }
 
     /** Serves a batch; a failed write or fsync poisons the WAL. Returns whether it closed the WAL. */

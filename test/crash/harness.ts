@@ -6,6 +6,7 @@
  * Every payload names its place in the workload (`<tag>:<n>#` then filler derived from it), so a
  * recovered entry can be traced back to the append that wrote it, or recognised as a phantom.
  */
+import * as Path from "@effect/platform/Path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { Durability, MemoryFileSystem, Wal, WalError } from "../../src/index.js"
@@ -538,7 +539,7 @@ export const runWorkload = (options: RunOptions): Effect.Effect<RunResult> =>
       }
     }
     return { ...result, scope }
-  }).pipe(Effect.provideService(FileSystem.FileSystem, options.memory.fileSystem))
+  }).pipe(Effect.provideService(FileSystem.FileSystem, options.memory.fileSystem), Effect.provide(Path.layer))
 
 /** Halts the filesystem (nothing more reaches it) and closes the WAL left open, as a dying process would. */
 export const stopDead = (memory: MemoryFileSystem.MemoryFileSystem, run: RunResult, recorder: Recorder) =>
@@ -691,7 +692,7 @@ export const recoverOnce = (
     const wal = yield* Wal.make(walOptions(workload))
     const entries = yield* Stream.runCollect(wal.replay())
     return { entries: observe(Array.from(entries)), report: wal.recovery }
-  }))).pipe(Effect.provideService(FileSystem.FileSystem, memory.fileSystem))
+  }))).pipe(Effect.provideService(FileSystem.FileSystem, memory.fileSystem), Effect.provide(Path.layer))
 
 /** Runs `effect` with the fast clock, the in-memory filesystem provided explicitly per call. */
 export const withFastClock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.withClock(effect, fastClock)

@@ -4,6 +4,7 @@
  * array model of the log. 1,000 runs of 50 to 100 commands on fixed seeds, plus one fresh seed that
  * is printed (rerun it with MODEL_SEED=<seed>; see docs/testing.md).
  */
+import * as Path from "@effect/platform/Path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { afterAll, describe, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck as fc, Option, Scope, Stream } from "effect"
@@ -143,7 +144,7 @@ const runModel = (commands: ReadonlyArray<Command>, mode: Mode, segmentBytes: nu
         return undefined
       })
 
-    const step = (command: Command): Effect.Effect<string | undefined, never, FileSystem.FileSystem> =>
+    const step = (command: Command): Effect.Effect<string | undefined, never, FileSystem.FileSystem | Path.Path> =>
       Effect.gen(function*() {
         switch (command._tag) {
           case "Append":
@@ -257,7 +258,7 @@ const runModel = (commands: ReadonlyArray<Command>, mode: Mode, segmentBytes: nu
         if (found !== undefined) return `command ${i} ${describeCommand(commands[i]!)}: ${found}`
       }
       return undefined
-    }).pipe(Effect.provideService(FileSystem.FileSystem, memory.fileSystem))
+    }).pipe(Effect.provideService(FileSystem.FileSystem, memory.fileSystem), Effect.provide(Path.layer))
     yield* closeWal
     return problem
   })

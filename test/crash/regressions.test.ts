@@ -2,6 +2,7 @@
  * Regression tests for the bugs the crash-simulation suite found, each named after what it
  * catches, each a minimal reproduction on the in-memory filesystem (see docs/testing.md).
  */
+import * as Path from "@effect/platform/Path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
@@ -12,8 +13,8 @@ const directory = "/wal"
 const firstSegment = `${directory}/00000000000000000001-00000000000000000001.wal`
 
 /** Runs `effect` with `memory` as the FileSystem. */
-const on = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
-  Effect.provideService(effect, FileSystem.FileSystem, memory.fileSystem)
+const on = <A, E>(memory: MemoryFileSystem.MemoryFileSystem, effect: Effect.Effect<A, E, FileSystem.FileSystem | Path.Path>) =>
+  Effect.provide(Effect.provideService(effect, FileSystem.FileSystem, memory.fileSystem), Path.layer)
 
 /** Opens the WAL, replays it, closes it: the ids of the entries, or the failure. */
 const replayIds = (memory: MemoryFileSystem.MemoryFileSystem, options: Partial<Wal.Options> = {}) =>

@@ -77,6 +77,10 @@ export const make = (volume: Volume): MemoryFileSystem.ControlService => {
           }
         })
         : Effect.dieMessage(`haltAfter needs a non-negative integer, got ${operations}`),
+    resume: Effect.sync(() => {
+      volume.halted = false
+      volume.haltAt = undefined
+    }),
     operationCount: Effect.sync(() => volume.operations),
     failSync: (options) => {
       const persistent = options.persistent ?? false
