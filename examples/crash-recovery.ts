@@ -1,8 +1,8 @@
 /**
  * Crash recovery: kill a writer with SIGKILL and check that every acknowledged entry survived.
  *
- * Shows: the parent spawns this same file as a child process (`process.execPath --import tsx
- * examples/crash-recovery.ts child <directory>`). The child appends from eight fibers and prints
+ * Shows: the parent spawns this same file as a child process, with the parent's node flags (under
+ * tsx: `process.execPath --import tsx examples/crash-recovery.ts child <directory>`). The child appends from eight fibers and prints
  * `ack <seq> <payload>` only after `append` / `appendAll` returned, i.e. after the entry was
  * fsynced (`Durability.strict`, the default). After 200 acknowledgements the parent kills it with
  * SIGKILL, at whatever point it happens to be: inside a write, between a write and its fsync, or
@@ -64,7 +64,7 @@ const child = (directory: string) =>
 /** Runs the child until it has acknowledged `KILL_AFTER` entries, then SIGKILLs it. */
 const runAndKill = (directory: string) =>
   Effect.async<{ acks: Map<number, string>; pid: number }, Error>((resume) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", self, "child", directory], {
+    const proc = spawn(process.execPath, [...process.execArgv, self, "child", directory], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"]
     })

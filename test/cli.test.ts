@@ -1,7 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Clock, Effect, Either, Layer, Option } from "effect"
-import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import { hostname } from "node:os"
 import * as Path from "node:path"
@@ -10,6 +9,7 @@ import * as Render from "../src/cli/render.js"
 import { Codec, Wal } from "../src/index.js"
 import { decodeHeader, encodeHeader } from "../src/internal/format/header.js"
 import * as F from "./fixtures/inspect.js"
+import { dist, root, startNode } from "./processes.js"
 
 const { cleanup, fresh } = F.trackedDirs()
 afterAll(cleanup)
@@ -20,13 +20,10 @@ interface Outcome {
   readonly stderr: string
 }
 
-/** Runs the CLI as a real process, as `npm run cli` does. */
-const cli = (...args: Array<string>): Promise<Outcome> =>
+/** Runs the `effect-wal` binary, the package's build (`dist/bin/cli.js`), as a real process with plain node. */
+const binary = (...args: Array<string>): Promise<Outcome> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/bin/cli.ts", ...args], {
-      cwd: Path.join(import.meta.dirname, ".."),
-      env: { ...process.env, NO_COLOR: "1" }
-    })
+    const child = startNode(Path.join(dist, "bin", "cli.js"), args, { cwd: root, env: { ...process.env, NO_COLOR: "1" } })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk) => (stdout += chunk))
@@ -34,6 +31,24 @@ const cli = (...args: Array<string>): Promise<Outcome> =>
     child.on("error", reject)
     child.on("close", (code) => resolve({ code, stdout, stderr }))
   })
+
+/**
+ * Runs the CLI in this process, as the binary does (`run` on Node's context), and returns its exit
+ * code and what it printed to stdout and stderr (the Console service writes through `console`).
+ */
+const cli = async (...args: Array<string>): Promise<Outcome> => {
+  let stdout = ""
+  let stderr = ""
+  const log = vi.spyOn(console, "log").mockImplementation((...values) => void (stdout += `${values.join(" ")}\n`))
+  const error = vi.spyOn(console, "error").mockImplementation((...values) => void (stderr += `${values.join(" ")}\n`))
+  try {
+    const code = await Effect.runPromise(run(["node", "effect-wal", ...args]).pipe(Effect.provide(NodeContext.layer)))
+    return { code, stdout, stderr }
+  } finally {
+    log.mockRestore()
+    error.mockRestore()
+  }
+}
 
 /** A WAL written with a codec of its own, unknown to the CLI. */
 const customCodec = (dir: string) =>
@@ -45,7 +60,33 @@ const customCodec = (dir: string) =>
     })).pipe(Effect.provide(Layer.merge(NodeContext.layer, Codec.layer({ ...Codec.json, id: "rot13" }))))
   ).then(() => dir)
 
-describe("effect-wal as a process", () => {
+describe("the effect-wal binary as a process", () => {
+  it("prints results on stdout and errors on stderr, with the documented exit codes (usage errors: in process)", async () => {
+    const help = await binary("--help")
+    expect(help.code).toBe(ExitCode.ok)
+    expect(help.stdout).toContain("Exit codes: 0 ok; 1 corruption or format problem found; 2 usage error; 3 locked by a live writer; 4 I/O error.")
+    const dir = await F.corruptMiddle(fresh())
+    const [first] = F.segmentPaths(dir)
+    const verified = await binary("verify", dir)
+    expect(verified).toMatchObject({ code: ExitCode.problem, stderr: "" })
+    expect(verified.stdout).toContain(`corruption: ${first} at offset ${F.secondFrame(first!)}: checksum mismatch`)
+    const missing = await binary("stats", Path.join(fresh(), "missing"))
+    expect(missing).toMatchObject({ code: ExitCode.io, stdout: "" })
+    expect(missing.stderr).toMatch(/^effect-wal: readDirectory failed on .*missing \(ENOENT\)/)
+  })
+
+  it("repair exits 3 while a writer in another process holds the lock", async () => {
+    const dir = await F.corruptMiddle(fresh())
+    const locked = await Effect.runPromise(
+      Effect.scoped(Effect.flatMap(Wal.make({ directory: dir, schema: F.Event, verify: "tail" }), () =>
+        Effect.promise(() => binary("repair", "--truncate-at-corruption", dir)))).pipe(Effect.provide(NodeContext.layer))
+    )
+    expect(locked.code).toBe(ExitCode.locked)
+    expect(locked.stderr.trim()).toBe(`effect-wal: the WAL in ${dir} is locked by pid ${process.pid} on ${hostname()}`)
+  })
+})
+
+describe("effect-wal commands", () => {
   it("inspect prints a description, and --json one JSON document", async () => {
     const dir = await F.healthy(fresh())
     const text = await cli("inspect", dir)

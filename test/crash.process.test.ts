@@ -1,20 +1,18 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { spawn } from "node:child_process"
-import * as Path from "node:path"
 import { Wal } from "../src/index.js"
+import { processCrashRounds as ROUNDS } from "./crash/scale.js"
 import { collect, tempDir } from "./helpers.js"
+import { compiled, startNode } from "./processes.js"
 
-const ROUNDS = 12
-const fixture = Path.join(import.meta.dirname, "fixtures", "appender.ts")
+/** The appender, compiled, run on the build with plain node (see processes.ts). */
+const fixture = compiled("test/fixtures/appender.ts")
 
 /** Runs the appender until it has acknowledged `kill` more entries, kills it, and returns the acks seen. */
 const runAndKill = (directory: string, generation: number, kill: number) =>
   Effect.async<Map<number, string>, Error>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", fixture, directory, String(generation)], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = startNode(fixture, [directory, String(generation)])
     const acks = new Map<number, string>()
     let buffered = ""
     let stderr = ""

@@ -1,16 +1,15 @@
 /**
- * Runs every example in examples/ as a real process, the way a reader runs it
- * (`node --import tsx examples/<name>.ts` from the repository root), and checks that it exits 0
- * and prints the line that shows it did its job. An example added later without an entry below
+ * Runs every example in examples/ as a real process from the repository root, compiled and on the
+ * package's build with plain node (see processes.ts), and checks that it exits 0 and prints the
+ * line that shows it did its job. An example added later without an entry below
  * is still run and must exit 0.
  */
-import { spawn } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { compiled, root, startNode } from "./processes.js"
 
-const root = Path.resolve(import.meta.dirname, "..")
 const examplesDir = Path.join(root, "examples")
 
 interface Run {
@@ -22,10 +21,7 @@ interface Run {
 
 const runExample = (name: string, args: ReadonlyArray<string> = []): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", Path.join("examples", name), ...args], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = startNode(compiled(`examples/${name}`), args, { cwd: root })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (data: Buffer) => {

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as Path from "node:path"
 import { segmentFiles, tempDir } from "./helpers.js"
+import { compiled, startNode } from "./processes.js"
 
-const fixtures = Path.join(import.meta.dirname, "fixtures")
 const TOTAL = 500
 
+/** Starts a fixture, compiled, on the build with plain node (see processes.ts). */
 const start = (fixture: string, args: ReadonlyArray<string>) =>
-  spawn(process.execPath, ["--import", "tsx", Path.join(fixtures, fixture), ...args], { stdio: ["pipe", "pipe", "pipe"] })
+  startNode(compiled(`test/fixtures/${fixture}`), args)
 
 const exited = (child: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

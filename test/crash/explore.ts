@@ -6,6 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { MemoryFileSystem } from "../../src/index.js"
+import { sampled, type Suite } from "./scale.js"
 import { append, appendAll, breathe, checkLog, crashTo, explain, filters, hash, labelOf, Recorder as RecorderClass, recoverOnce, restore, runWorkload, stopDead, survivesPowerLoss, sync, totals, type CrashSpec, type Observed, type Op, type Recorder, type RunResult, type State, type Workload, withFastClock } from "./harness.js"
 
 /** How deep to explore. */
@@ -18,6 +19,8 @@ export interface Depth {
   readonly appendCrash: boolean
   /** Tail every opened WAL and check what the tails delivered. */
   readonly tail: boolean
+  /** The suite whose sample picks the crash points explored (see scale.ts); every point without. */
+  readonly sample?: Suite
 }
 
 /** The steps run after a recovery, before the second crash. */
@@ -31,6 +34,13 @@ export const specsOf = (workload: Workload, k: number, run: number): Array<Crash
   const tornFill = (["mixed", "zero", "garbage"] as const)[run % 3]!
   return [{ _tag: "power", seed, model: "any", sectorSize, tornFill }]
 }
+
+/**
+ * Whether the files of the run halted at crash point `k` offer synchronous access: alternate
+ * points run the writer's synchronous batch step and its writer-fiber path (`syncAccess` in
+ * `MemoryFileSystem`), which issue the same file operations in the same order.
+ */
+export const syncAccessAt = (k: number): boolean => k % 2 === 0
 
 const counting = (workload: Workload) =>
   Effect.gen(function*() {
@@ -185,6 +195,7 @@ export const explore = (workload: Workload, depth: Depth, file: string): Effect.
     const total = count.total
     for (let k = 0; k <= total; k++) {
       if (filters.k !== undefined && filters.k !== k) continue
+      if (depth.sample !== undefined && !sampled(depth.sample, workload.name, k, total + 1)) continue
       totals.crashPoints++
       yield* breathe
       for (let r = 0; r < depth.runsPerPoint; r++) {
@@ -193,7 +204,7 @@ export const explore = (workload: Workload, depth: Depth, file: string): Effect.
         const where = (spec: CrashSpec) => `[${reproduction(file, workload, k, spec)}]`
         const result = yield* Effect.gen(function*() {
           const found: Array<string> = []
-          const memory = yield* MemoryFileSystem.make()
+          const memory = yield* MemoryFileSystem.make({ syncAccess: syncAccessAt(k) })
           const recorder = new RecorderClass("w")
           yield* memory.control.haltAfter(k)
           const run = yield* runWorkload({

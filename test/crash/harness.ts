@@ -8,6 +8,7 @@
  */
 import * as Path from "@effect/platform/Path"
 import * as FileSystem from "@effect/platform/FileSystem"
+import { afterAll, beforeAll } from "@effect/vitest"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 import { Durability, MemoryFileSystem, Wal, WalError } from "../../src/index.js"
 
@@ -708,8 +709,7 @@ export const filters = {
 /** Limits the number of problems kept per test so a broken invariant does not flood the log. */
 export const MAX_REPORTED = 25
 
-/** Suite totals, printed by each file's afterAll. */
-export const totals = {
+const freshTotals = () => ({
   crashPoints: 0,
   crashStates: 0,
   recoveryCrashes: 0,
@@ -721,16 +721,32 @@ export const totals = {
   tailEntries: 0,
   bitFlipsCutAsTornTail: 0,
   bitFlipsNotLive: 0
-}
+})
+
+/** Suite totals, counted from zero for each file and printed at its end (see `reportTotals`). */
+export const totals = freshTotals()
 
 /** A line for the CI log with this file's totals. */
-export const printTotals = (file: string, started: number) => {
+const printTotals = (file: string, started: number, scale: string) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
   console.log(
-    `[crash-suite] ${file}: ${totals.crashPoints} crash points explored, ${totals.crashStates} crash states checked, ` +
+    `[crash-suite] ${file}, ${scale}: ${totals.crashPoints} crash points explored, ${totals.crashStates} crash states checked, ` +
       `${totals.recoveryCrashes} crashes during recovery, ${totals.appendCrashes} crash-recover-append-crash cases, ` +
       `${totals.fsyncCases} fsync-failure cases, ${totals.tailCases} tail cases (${totals.tailEntries} entries tailed), ${totals.seeds.size} distinct seeds, ` +
       `${totals.fastCheckRuns} fast-check runs (${totals.bitFlipsCutAsTornTail} bit flips cut as a torn tail, ` +
       `${totals.bitFlipsNotLive} under writes not yet durable), ${seconds}s`
   )
+}
+
+/**
+ * Counts the cases of this test file from zero and prints them in a `[crash-suite]` line at its
+ * end (test files may run one after another in one worker, sharing this module).
+ */
+export const reportTotals = (file: string, scale: string) => {
+  let started = Date.now()
+  beforeAll(() => {
+    Object.assign(totals, freshTotals())
+    started = Date.now()
+  })
+  afterAll(() => printTotals(file, started, scale))
 }

@@ -1,12 +1,13 @@
 /**
  * Model-based property test: random sequences of Append, AppendAll, Sync, TailRead, Crash, Reopen,
  * FailNextFsync and BitFlip run against a WAL on the in-memory filesystem and against a plain
- * array model of the log. 1,000 runs of 50 to 100 commands on fixed seeds, plus one fresh seed that
- * is printed (rerun it with MODEL_SEED=<seed>; see docs/testing.md).
+ * array model of the log. In full (EFFECT_WAL_CRASH=full), 1,000 runs of 50 to 100 commands on
+ * fixed seeds plus 50 runs of a fresh seed that is printed; by default a seeded sample of fewer runs
+ * (test/crash/scale.ts). A failure prints the command that replays exactly its run (docs/testing.md).
  */
 import * as Path from "@effect/platform/Path"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { afterAll, describe, it } from "@effect/vitest"
+import { describe, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck as fc, Option, Scope, Stream } from "effect"
 import { MemoryFileSystem, Wal } from "../../src/index.js"
 import {
@@ -17,15 +18,15 @@ import {
   type Mode,
   outcome,
   payloadOf,
-  printTotals,
+  reportTotals,
   syncFailures,
   totals,
   withFastClock
 } from "./harness.js"
+import { describeScale, full, modelExtraRuns, modelExtraSeed, modelRunsPerSeed } from "./scale.js"
 
 const FILE = "test/crash/model.test.ts"
-const started = Date.now()
-afterAll(() => printTotals(FILE, started))
+reportTotals(FILE, describeScale())
 
 type Command =
   | { readonly _tag: "Append"; readonly size: number }
@@ -63,7 +64,8 @@ const sameBytes = (a: Option.Option<Uint8Array>, b: Option.Option<Uint8Array>): 
 /** Runs one command sequence; returns the first problem, or undefined. */
 const runModel = (commands: ReadonlyArray<Command>, mode: Mode, segmentBytes: number) =>
   Effect.gen(function*() {
-    const memory = yield* MemoryFileSystem.make()
+    // Half the runs serve batches through the writer fiber (files without synchronous access).
+    const memory = yield* MemoryFileSystem.make({ syncAccess: commands.length % 2 === 0 })
     const { control } = memory
     const options = { directory: DIRECTORY, durability: durabilityOf(mode), segmentBytes }
     /** The log as the model knows it: ids in sequence order. */
@@ -263,11 +265,11 @@ const runModel = (commands: ReadonlyArray<Command>, mode: Mode, segmentBytes: nu
     return problem
   })
 
-const runsPerSeed = Number(process.env["MODEL_RUNS"] ?? 250)
 const fixedSeeds = [42, 1337, 20240601, 7]
 /** Shrinking a failure costs minutes; CI reports the seed and path instead (MODEL_SHRINK=1 shrinks). */
 const shrink = process.env["MODEL_SHRINK"] !== undefined
-const freshSeed = process.env["MODEL_SEED"] === undefined ? Date.now() % 2 ** 31 : Number(process.env["MODEL_SEED"])
+/** With MODEL_SEED, the fast-check path of the one run to replay (printed with every failure). */
+const replayPath = process.env["MODEL_PATH"]
 
 const property = fc.asyncProperty(
   fc.array(commandArb, { minLength: 50, maxLength: 100 }),
@@ -284,16 +286,30 @@ const property = fc.asyncProperty(
   }
 )
 
+/** Runs the property on `seed`; a failure names its seed and path and the command that replays exactly that run. */
+const check = async (seed: number, numRuns: number) => {
+  const details = await fc.check(property, {
+    seed,
+    numRuns,
+    endOnFailure: !shrink,
+    ...(replayPath === undefined ? {} : { path: replayPath })
+  })
+  if (details.failed) {
+    const replay = `MODEL_SEED=${details.seed} MODEL_PATH=${details.counterexamplePath} npx vitest run ${FILE}`
+    throw new Error(`${fc.defaultReportMessage(details)}\nreplay exactly this run: ${replay}`)
+  }
+}
+
 describe("model-based: the WAL against an array", () => {
   if (process.env["MODEL_SEED"] === undefined) {
     for (const seed of fixedSeeds) {
-      it(`fixed seed ${seed}: ${runsPerSeed} runs of 50 to 100 commands`, async () => {
-        await fc.assert(property, { seed, numRuns: runsPerSeed, endOnFailure: !shrink })
-      }, 240_000)
+      it(`fixed seed ${seed}: ${modelRunsPerSeed} runs of 50 to 100 commands`, () => check(seed, modelRunsPerSeed), 240_000)
     }
   }
-  it(`fresh seed ${freshSeed} (rerun with MODEL_SEED=${freshSeed})`, async () => {
-    console.log(`[crash-suite] ${FILE}: fresh fast-check seed ${freshSeed}; rerun with MODEL_SEED=${freshSeed} npx vitest run ${FILE}`)
-    await fc.assert(property, { seed: freshSeed, numRuns: Number(process.env["MODEL_FRESH_RUNS"] ?? 50), endOnFailure: !shrink })
+  const extra = process.env["MODEL_SEED"] !== undefined ? "seed" : full ? "fresh seed" : "seed of the sample"
+  const runs = replayPath === undefined ? modelExtraRuns : 1
+  it(`${extra} ${modelExtraSeed}: ${runs} runs (rerun with MODEL_SEED=${modelExtraSeed})`, () => {
+    console.log(`[crash-suite] ${FILE}: ${extra} ${modelExtraSeed}; rerun with MODEL_SEED=${modelExtraSeed} npx vitest run ${FILE}`)
+    return check(modelExtraSeed, runs)
   }, 240_000)
 })

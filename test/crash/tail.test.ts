@@ -3,17 +3,17 @@
  * delivered before the crash must be in the log after it (for a process crash in every mode, for
  * a power loss in strict and grouped), in order, from sequence 1, and only acknowledged entries.
  */
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type Depth, explore } from "./explore.js"
-import { filters, MAX_REPORTED, printTotals, totals } from "./harness.js"
+import { filters, MAX_REPORTED, reportTotals, totals } from "./harness.js"
+import { describeScale } from "./scale.js"
 import { workloads } from "./workloads.js"
 
 const FILE = "test/crash/tail.test.ts"
-const started = Date.now()
-afterAll(() => printTotals(FILE, started))
+reportTotals(FILE, describeScale())
 
-const depth: Depth = { runsPerPoint: 3, recoveryCrash: false, appendCrash: false, tail: true }
+const depth: Depth = { runsPerPoint: 3, recoveryCrash: false, appendCrash: false, tail: true, sample: "tail" }
 
 const tailed = [
   "strict-appends",

@@ -3,21 +3,18 @@
  * filesystem operation, several crash states per point, recovery checked against the invariants,
  * a crash at every operation of a recovery, and crash-recover-append-crash.
  */
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { type Depth, explore } from "./explore.js"
-import { filters, MAX_REPORTED, printTotals } from "./harness.js"
+import { filters, MAX_REPORTED, reportTotals } from "./harness.js"
+import { describeScale, runsPerPoint } from "./scale.js"
 import { workloads } from "./workloads.js"
 
 const FILE = "test/crash/workloads.test.ts"
-const started = Date.now()
 
-/** Runs per crash point; raise it (CRASH_RUNS=8) to explore deeper locally. */
-const runsPerPoint = Number(process.env["CRASH_RUNS"] ?? 3)
+const depth: Depth = { runsPerPoint, recoveryCrash: true, appendCrash: true, tail: false, sample: "workloads" }
 
-const depth: Depth = { runsPerPoint, recoveryCrash: true, appendCrash: true, tail: false }
-
-afterAll(() => printTotals(FILE, started))
+reportTotals(FILE, describeScale())
 
 describe("the harness itself", () => {
   it.live("notices lost acknowledgements: a WAL running Durability.none checked as strict fails", () =>
