@@ -17,7 +17,7 @@ import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.j
 import { crc32c } from "./format/crc32c.js"
 import { decodeSealPayload, describeStop, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
-import { parseSegmentName } from "./format/segmentName.js"
+import { parseSegmentName } from "./segment/name.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
 import {
@@ -30,8 +30,8 @@ import {
   removeTornCreation,
   splitAtReclaimPoint
 } from "./recovery.js"
-import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
-import { SegmentReader } from "./segmentReader.js"
+import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./write/reclaim.js"
+import { SegmentReader } from "./read/segmentReader.js"
 
 // ---------------------------------------------------------------------------------------------
 // Frame-by-frame state of a segment

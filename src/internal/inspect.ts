@@ -24,7 +24,7 @@ import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, fr
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
-import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
+import { LogCursor, readChunk, type SegmentSource } from "./read/logReader.js"
 import * as Payload from "./payload.js"
 import {
   checkHeader,
@@ -37,8 +37,8 @@ import {
   type SegmentState,
   splitAtReclaimPoint
 } from "./recovery.js"
-import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
-import { SegmentReader } from "./segmentReader.js"
+import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
+import { SegmentReader } from "./read/segmentReader.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scanning

@@ -13,11 +13,11 @@ import { isZeros, readU64, viewOf } from "./format/bytes.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
 import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, FrameCursor, type StopReason } from "./format/frame.js"
 import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
-import { formatSegmentName, parseSegmentName } from "./format/segmentName.js"
+import { formatSegmentName, parseSegmentName } from "./segment/name.js"
 import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE } from "./lock.js"
-import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
-import { SegmentReader } from "./segmentReader.js"
+import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
+import { SegmentReader } from "./read/segmentReader.js"
 
 /** What the WAL knows of one segment. The writer updates the active one in place. */
 export interface SegmentState {

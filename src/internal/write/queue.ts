@@ -4,7 +4,7 @@
  * Effect step when there is room, and the writer hears of every arrival (`onArrival`); it takes
  * everything queued by the time it runs, so concurrent appends share one batch.
  */
-import { Signal } from "./signal.js"
+import { Signal } from "../signal.js"
 import type { Request } from "./writer.js"
 
 /** Requests waiting for the writer, with their entry and byte accounting. */

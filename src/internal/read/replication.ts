@@ -5,12 +5,12 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Exit, Option, Scope, Stream } from "effect"
-import type { ReplicationChunk } from "../Wal.js"
-import { WalCorruptionError, type WalIOError } from "../WalError.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { open, readAt } from "./io.js"
-import type { SegmentState } from "./recovery.js"
-import type { Signal } from "./signal.js"
+import type { ReplicationChunk } from "../../Wal.js"
+import { WalCorruptionError, type WalIOError } from "../../WalError.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "../format/constants.js"
+import { open, readAt } from "../io.js"
+import type { SegmentState } from "../recovery.js"
+import type { Signal } from "../signal.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** What the leader stream needs from an open WAL. */

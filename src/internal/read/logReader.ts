@@ -6,14 +6,14 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Chunk, Effect, Exit, Option, Scope } from "effect"
-import type { ReadError, WalEntry } from "../Wal.js"
-import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
-import { FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { describeStop, FrameCursor, type StopReason } from "./format/frame.js"
-import { open, sizeOf } from "./io.js"
+import type { ReadError, WalEntry } from "../../Wal.js"
+import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../../WalError.js"
+import { FrameKind, HEADER_SIZE } from "../format/constants.js"
+import { describeStop, FrameCursor, type StopReason } from "../format/frame.js"
+import { open, sizeOf } from "../io.js"
 import type { LiveBatch } from "./liveWindow.js"
-import type { PayloadCodec } from "./payload.js"
-import type { SegmentState } from "./recovery.js"
+import type { PayloadCodec } from "../payload.js"
+import type { SegmentState } from "../recovery.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** Where a cursor finds segments and how far it may read them. */

@@ -6,13 +6,13 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Effect, Metric } from "effect"
-import type * as Archiver from "../Archiver.js"
-import type { WalIOError } from "../WalError.js"
-import { syncDirectory } from "./io.js"
-import type { WalMetrics } from "../Wal.js"
+import type * as Archiver from "../../Archiver.js"
+import type { WalIOError } from "../../WalError.js"
+import { syncDirectory } from "../io.js"
+import type { WalMetrics } from "../../Wal.js"
 import { writeReclaimPoint } from "./reclaim.js"
-import { reclaimSpan } from "./tracing.js"
-import type { SegmentState } from "./recovery.js"
+import { reclaimSpan } from "../tracing.js"
+import type { SegmentState } from "../recovery.js"
 
 /** Reclamation and pins for one open WAL. */
 export class Lifecycle {
