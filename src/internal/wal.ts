@@ -30,10 +30,10 @@ import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
-import { RequestQueue } from "./write/queue.js"
 import { Signal } from "./signal.js"
 import { openSpan, replaySpan } from "./tracing.js"
-import { type BatchReport, Request, RequestKind, run, type WriterState } from "./write/writer.js"
+import { Request, RequestKind, RequestQueue } from "./write/queue.js"
+import { type BatchReport, run, type WriterState } from "./write/writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   schema === undefined

@@ -22,69 +22,17 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Context, Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
 import type * as Durability from "../../Durability.js"
-import { errnoCode, type WalClosedError, WalIOError, WalPoisonedError } from "../../WalError.js"
+import { errnoCode, WalIOError, WalPoisonedError } from "../../WalError.js"
 import type { ResolvedConfig } from "../config.js"
 import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "../format/constants.js"
 import { BatchEncoder } from "../format/frame.js"
 import { open, sizeOf, syncFile, truncate, writeAll } from "../io.js"
 import { createSegment, type SegmentState } from "../recovery.js"
-import type { RequestQueue } from "./queue.js"
+import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
 import type { Signal } from "../signal.js"
 import { type SyncAccess, syncAccessOf } from "../syncAccess.js"
 import { batchAttributes, SpanName } from "../tracing.js"
 import type { LiveWindow } from "../read/liveWindow.js"
-
-/** What a request asks of the writer. */
-export const enum RequestKind {
-  Append,
-  Sync,
-  Close
-}
-
-/** How the writer fails a request: the WAL stopped after an I/O failure, or closed. */
-export type RequestError = WalPoisonedError | WalClosedError
-
-/** One producer's request, completed by the writer through a callback (no Deferred per append). */
-export class Request {
-  /** Sequence of the first entry, set when the writer frames the request. */
-  firstSequence = 0
-  private exit: Exit.Exit<number, RequestError> | undefined
-  private callback: ((exit: Exit.Exit<number, RequestError>) => void) | undefined
-
-  constructor(
-    readonly kind: RequestKind,
-    readonly frameKind: FrameKind,
-    readonly payloads: ReadonlyArray<Uint8Array>,
-    /** Framed size of all payloads. */
-    readonly bytes: number
-  ) {}
-
-  /** Completes the request; the first completion wins. */
-  complete(exit: Exit.Exit<number, RequestError>): void {
-    if (this.exit !== undefined) return
-    this.exit = exit
-    const callback = this.callback
-    this.callback = undefined
-    if (callback !== undefined) callback(exit)
-  }
-
-  /**
-   * Registers `resume` as the waiter for the outcome (at once when it is already known); returns
-   * the canceler of an `Effect.async`. Interrupting the waiter does not withdraw the request.
-   */
-  listen(resume: (exit: Exit.Exit<number, RequestError>) => void): Effect.Effect<void> | void {
-    if (this.exit !== undefined) return resume(this.exit)
-    this.callback = resume
-    return Effect.sync(() => {
-      this.callback = undefined
-    })
-  }
-
-  /** Waits for completion. Interrupting the waiter does not withdraw the request. */
-  get await(): Effect.Effect<number, RequestError> {
-    return Effect.async<number, RequestError>((resume) => this.listen(resume))
-  }
-}
 
 /** The writer's mutable state, shared read-only with readers of the same WAL. */
 export interface WriterState {
