@@ -20,16 +20,9 @@ import { decodeHeader, type SegmentHeader } from "./format/header.js"
 import { parseSegmentName } from "./segment/name.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import {
-  checkContiguous,
-  checkHeader,
-  judgeEnd,
-  listDirectory,
-  misplacedStart,
-  readSegmentStart,
-  removeTornCreation,
-  splitAtReclaimPoint
-} from "./recovery.js"
+import { judgeEnd } from "./recovery.js"
+import { checkHeader, readSegmentStart, removeTornCreation } from "./segment/header.js"
+import { checkContiguous, listDirectory, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
 import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./write/reclaim.js"
 import { SegmentReader } from "./read/segmentReader.js"
 

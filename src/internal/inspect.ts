@@ -19,24 +19,18 @@ import {
   type WalLockedError
 } from "../WalError.js"
 import { readU64 } from "./format/bytes.js"
-import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed } from "./format/frame.js"
+import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE } from "./format/constants.js"
+import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { LogCursor, readChunk, type SegmentSource } from "./read/logReader.js"
 import * as Payload from "./payload.js"
-import {
-  checkHeader,
-  classifyEnd,
-  type Damage,
-  listDirectory,
-  type Listing,
-  misplacedStart,
-  readHeader,
-  type SegmentState,
-  splitAtReclaimPoint
-} from "./recovery.js"
+import { classifyEnd, type Damage } from "./recovery.js"
+import { checkHeader, isTornCreation, readHeader } from "./segment/header.js"
+import { listDirectory, type Listing, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
+import { readSeal } from "./segment/seal.js"
+import type { SegmentState } from "./segment/state.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
 import { SegmentReader } from "./read/segmentReader.js"
 
@@ -179,26 +173,6 @@ const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
     }
   })
 
-/** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
-const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0 && (i >= SEGMENT_MAGIC.length || bytes[i] !== SEGMENT_MAGIC[i])) return false
-  }
-  return true
-}
-
-/** Reads the seal frame at the end of a segment; `None` unless it is valid and agrees with the header. */
-const readSeal = (file: FileSystem.File, path: string, size: number, header: SegmentHeader, seed: number) =>
-  Effect.gen(function*() {
-    if (size - SEAL_FRAME_SIZE < HEADER_SIZE) return Option.none()
-    const bytes = yield* readAt(file, size - SEAL_FRAME_SIZE, SEAL_FRAME_SIZE, path)
-    const cursor = new FrameCursor(seed, SEAL_PAYLOAD_SIZE)
-    cursor.reset(bytes, 0, bytes.length, readU64(new DataView(bytes.buffer, bytes.byteOffset), 16) + 1)
-    if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return Option.none()
-    const seal = decodeSealPayload(bytes, cursor.payloadStart)
-    return seal.lastSequence - header.firstSequence + 1 === seal.entryCount ? Option.some(seal) : Option.none()
-  })
-
 const corruption = (file: string, offset: number, reason: string): Problem => ({ file, offset, problem: "corruption", reason })
 
 /** The error a problem stands for. */
@@ -305,9 +279,7 @@ const scanLog = (
         const decoded = decodeHeader(headerBytes)
         if (Either.isLeft(decoded)) {
           const { problem, detail } = decoded.left
-          const tornCreation = isLast && size <= HEADER_SIZE && (problem === "foreign-file" || problem === "bad-header") &&
-            (i > 0 || looksLikeTornHeader(headerBytes))
-          if (tornCreation) {
+          if (isTornCreation({ isLast, position: i, size, headerBytes, problem })) {
             tornTail = Option.some({ file: path, offset: 0, bytes: size, entries: 0, reason: "segment creation torn by a crash" })
           } else {
             problems.push({ file: path, offset: 0, problem, reason: detail })
@@ -337,7 +309,7 @@ const scanLog = (
         }
         const seed = frameSeed(segmentHeader.walId)
         if (options.mode === "tail" && !isLast) {
-          const seal = yield* readSeal(file, path, size, segmentHeader, seed)
+          const seal = yield* readSeal(file, path, size, segmentHeader.firstSequence, seed)
           if (Option.isSome(seal)) {
             frames++
             entries += seal.value.entryCount

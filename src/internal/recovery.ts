@@ -4,35 +4,24 @@
  * whose creation was torn), each of them reported. Anything else is refused with a typed error.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Clock, Effect, Either, Option, Random, type Scope } from "effect"
+import { Clock, Effect, Option, Random, type Scope } from "effect"
 import * as Path from "@effect/platform/Path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
-import { fromPlatformError, WalCorruptionError, WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
+import { fromPlatformError, WalCorruptionError, type WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
-import { isZeros, readU64, viewOf } from "./format/bytes.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEGMENT_MAGIC, WAL_ID_SIZE } from "./format/constants.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, FrameCursor, type StopReason } from "./format/frame.js"
-import { decodeHeader, encodeHeader, hex, type SegmentHeader } from "./format/header.js"
-import { formatSegmentName, parseSegmentName } from "./segment/name.js"
-import { ensureDirectory, open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
-import { acquire, LOCK_FILE } from "./lock.js"
-import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
+import { isZeros } from "./format/bytes.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, WAL_ID_SIZE } from "./format/constants.js"
+import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, type StopReason } from "./format/frame.js"
+import { hex } from "./format/header.js"
+import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate } from "./io.js"
+import { acquire } from "./lock.js"
 import { SegmentReader } from "./read/segmentReader.js"
-
-/** What the WAL knows of one segment. The writer updates the active one in place. */
-export interface SegmentState {
-  readonly index: number
-  readonly firstSequence: number
-  readonly name: string
-  readonly path: string
-  /** Last committed sequence in the segment; `firstSequence - 1` while empty. */
-  lastSequence: number
-  /** Committed size in bytes. */
-  size: number
-  sealed: boolean
-  /** Reclaimed: waiting to be archived once no reader needs it. */
-  archived: boolean
-}
+import { createSegment } from "./segment/create.js"
+import { readSegmentStart, removeTornCreation } from "./segment/header.js"
+import { checkContiguous, listDirectory, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
+import { readSeal } from "./segment/seal.js"
+import type { SegmentState } from "./segment/state.js"
+import { readReclaimPoint, RECLAIM_FILE } from "./write/reclaim.js"
 
 /** The state a writer starts from. */
 export interface Recovered {
@@ -47,233 +36,6 @@ export interface Recovered {
   /** Segments below the reclaim point that a crash left behind; they are to be archived. */
   readonly leftover: ReadonlyArray<SegmentState>
 }
-
-/** A directory listing split into segments (in index order) and other files. */
-export interface Listing {
-  readonly segments: ReadonlyArray<{ readonly name: string; readonly index: number; readonly firstSequence: number }>
-  readonly ignored: ReadonlyArray<string>
-  /** Segments whose creation a crash interrupted before their final rename. */
-  readonly creating: ReadonlyArray<string>
-}
-
-/** Suffix of a segment file while it is being created; it becomes a segment by an atomic rename. */
-export const CREATING_SUFFIX = ".creating"
-
-const isOwnFile = (name: string) =>
-  name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name === RECLAIM_FILE || name === `${RECLAIM_FILE}.tmp`
-
-/** Lists a WAL directory. The lock and reclaim files are the WAL's own and not listed. */
-export const listDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<Listing, WalIOError> =>
-  fs.readDirectory(directory).pipe(
-    Effect.mapError(fromPlatformError("readDirectory", directory)),
-    Effect.map((names) => {
-      const segments: Array<{ name: string; index: number; firstSequence: number }> = []
-      const ignored: Array<string> = []
-      const creating: Array<string> = []
-      for (const name of [...names].sort()) {
-        const parsed = parseSegmentName(name)
-        if (Option.isSome(parsed)) segments.push({ name, index: parsed.value.segmentIndex, firstSequence: parsed.value.firstSequence })
-        else if (name.endsWith(CREATING_SUFFIX) && Option.isSome(parseSegmentName(name.slice(0, -CREATING_SUFFIX.length)))) {
-          creating.push(name)
-        } else if (!isOwnFile(name)) ignored.push(name)
-      }
-      segments.sort((a, b) => a.index - b.index)
-      return { segments, ignored, creating }
-    })
-  )
-
-/** A listing split at the reclaim point: the segments kept, from `floor` on, and those below it. */
-export interface SplitListing {
-  /** Index of the first segment kept: the reclaim point's, or 1 without one. */
-  readonly floor: number
-  /** The segments kept, with the listing's other files. */
-  readonly listing: Listing
-  /** Segments below the reclaim point: reclaimed on purpose, waiting to be removed. */
-  readonly reclaimed: Listing["segments"]
-}
-
-/** Splits a listing at the reclaim point (none: nothing was ever reclaimed). */
-export const splitAtReclaimPoint = (everything: Listing, reclaimPoint: Option.Option<ReclaimPoint>): SplitListing => {
-  const floor = Option.match(reclaimPoint, { onNone: () => 1, onSome: (point) => point.segmentIndex })
-  return {
-    floor,
-    listing: { ...everything, segments: everything.segments.filter((s) => s.index >= floor) },
-    reclaimed: everything.segments.filter((s) => s.index < floor)
-  }
-}
-
-/**
- * Why the first segment kept is not where the log must start (at the reclaim point, or at
- * segment 1 without one): the segment's name and the reason. None when it is, or when no
- * segment is kept.
- */
-export const misplacedStart = (
-  split: SplitListing,
-  reclaimPoint: Option.Option<ReclaimPoint>
-): Option.Option<{ readonly name: string; readonly reason: string }> => {
-  const head = split.listing.segments[0]
-  if (head === undefined) return Option.none()
-  if (head.index === split.floor && !Option.exists(reclaimPoint, (point) => point.firstSequence !== head.firstSequence)) {
-    return Option.none()
-  }
-  return Option.some({
-    name: head.name,
-    reason: Option.match(reclaimPoint, {
-      onNone: () => `the log starts at segment ${head.index}: segments from ${split.floor} are missing and were never reclaimed`,
-      onSome: (point) => `the log should start at segment ${split.floor} (sequence ${point.firstSequence}), the reclaim point`
-    })
-  })
-}
-
-/** Fails when the segment indexes of a listing are not contiguous. */
-export const checkContiguous = (
-  directory: string,
-  listing: Listing
-): Effect.Effect<void, WalCorruptionError, Path.Path> =>
-  Effect.flatMap(Path.Path, (path) => {
-    for (let i = 1; i < listing.segments.length; i++) {
-      const previous = listing.segments[i - 1]!
-      const current = listing.segments[i]!
-      if (current.index !== previous.index + 1) {
-        return Effect.fail(
-          new WalCorruptionError({
-            file: path.join(directory, current.name),
-            offset: 0,
-            reason: `segment ${current.index} follows segment ${previous.index}: a segment is missing`
-          })
-        )
-      }
-    }
-    return Effect.void
-  })
-
-/** The expectations a header is checked against. */
-export interface HeaderExpectations {
-  /** The codec id in use; `undefined` adopts whatever the header says (a replica). */
-  readonly codecId: string | undefined
-  readonly walId: Uint8Array | undefined
-  readonly index: number
-  readonly firstSequence: number
-}
-
-/** Checks a decoded header against the WAL, the codec in use and the file's name. */
-export const checkHeader = (
-  path: string,
-  header: SegmentHeader,
-  expected: HeaderExpectations
-): Either.Either<SegmentHeader, WalFormatError | WalCorruptionError> => {
-  if (expected.walId !== undefined && hex(header.walId) !== hex(expected.walId)) {
-    return Either.left(
-      new WalFormatError({
-        file: path,
-        problem: "wal-id-mismatch",
-        detail: `segment belongs to WAL ${hex(header.walId)}, not ${hex(expected.walId)}`
-      })
-    )
-  }
-  if (expected.codecId !== undefined && header.codecId !== expected.codecId) {
-    return Either.left(
-      new WalFormatError({
-        file: path,
-        problem: "codec-mismatch",
-        detail: `segment was written with codec "${header.codecId}" but the WAL is opened with "${expected.codecId}"`
-      })
-    )
-  }
-  if (header.segmentIndex !== expected.index || header.firstSequence !== expected.firstSequence) {
-    return Either.left(
-      new WalCorruptionError({
-        file: path,
-        offset: 0,
-        reason: `header says segment ${header.segmentIndex} from sequence ${header.firstSequence}, ` +
-          `the file name says segment ${expected.index} from sequence ${expected.firstSequence}`
-      })
-    )
-  }
-  return Either.right(header)
-}
-
-/** Reads and checks a segment's header. */
-export const readHeader = (
-  file: FileSystem.File,
-  path: string,
-  expected: HeaderExpectations
-): Effect.Effect<SegmentHeader, WalIOError | WalFormatError | WalCorruptionError> =>
-  Effect.flatMap(readAt(file, 0, HEADER_SIZE, path), (bytes) =>
-    Either.match(decodeHeader(bytes), {
-      onLeft: (problem) => Effect.fail(new WalFormatError({ file: path, problem: problem.problem, detail: problem.detail })),
-      onRight: (header) => checkHeader(path, header, expected)
-    }))
-
-/** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
-const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0 && (i >= SEGMENT_MAGIC.length || bytes[i] !== SEGMENT_MAGIC[i])) return false
-  }
-  return true
-}
-
-/** Where a segment sits in the log being recovered, and what its header must say. */
-export interface SegmentPosition {
-  readonly path: string
-  /** Its position in the listing (0 for the first kept segment). */
-  readonly position: number
-  readonly isLast: boolean
-  readonly expected: HeaderExpectations
-  /** The last sequence of the segment before it (ignored for the first). */
-  readonly previousLastSequence: number
-}
-
-/** An open segment whose header passed every check. */
-export interface SegmentStart {
-  readonly header: SegmentHeader
-  readonly headerBytes: Uint8Array
-  readonly size: number
-}
-
-/**
- * Reads and checks the header of an open segment. `None` when the segment is the last one and its
- * creation was torn by a crash (at most a header's worth of bytes that do not decode: zeros, a
- * prefix of the magic, or anything once an earlier segment proves a new one was due); no entry was
- * ever acknowledged in such a segment. Fails with `WalFormatError` for any other bad header, and
- * with `WalCorruptionError` when the header contradicts the file name or the previous segment.
- */
-export const readSegmentStart = (
-  file: FileSystem.File,
-  at: SegmentPosition
-): Effect.Effect<Option.Option<SegmentStart>, WalIOError | WalFormatError | WalCorruptionError> =>
-  Effect.gen(function*() {
-    const { path } = at
-    const size = yield* sizeOf(file, path)
-    const headerBytes = yield* readAt(file, 0, HEADER_SIZE, path)
-    const decoded = decodeHeader(headerBytes)
-    if (Either.isLeft(decoded)) {
-      const tornCreation = at.isLast && size <= HEADER_SIZE &&
-        (decoded.left.problem === "foreign-file" || decoded.left.problem === "bad-header") &&
-        (at.position > 0 || looksLikeTornHeader(headerBytes))
-      if (tornCreation) return Option.none()
-      return yield* new WalFormatError({ file: path, problem: decoded.left.problem, detail: decoded.left.detail })
-    }
-    const header = yield* checkHeader(path, decoded.right, at.expected)
-    if (at.position > 0 && header.firstSequence !== at.previousLastSequence + 1) {
-      return yield* corruption(path, 0, `segment starts at sequence ${header.firstSequence}, expected ${at.previousLastSequence + 1}`)
-    }
-    return Option.some({ header, headerBytes, size })
-  })
-
-/**
- * Removes a segment whose creation a crash tore (`readSegmentStart` gave `None`) and makes the
- * removal durable before a segment under the same name is created again.
- */
-export const removeTornCreation = (
-  fs: FileSystem.FileSystem,
-  directory: string,
-  path: string
-): Effect.Effect<void, WalIOError> =>
-  Effect.zipRight(
-    fs.remove(path).pipe(Effect.mapError(fromPlatformError("remove", path))),
-    syncDirectory(fs, directory)
-  )
 
 /** The outcome of scanning one segment's frames. */
 interface SegmentScan {
@@ -480,66 +242,28 @@ export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>,
     }
   })
 
-/** Reads a sealed segment's seal frame only (fast open). */
-const readSeal = (
+/** A sealed segment known by its seal frame only (fast open); fails unless the seal is valid. */
+const sealOnly = (
   file: FileSystem.File,
   path: string,
   size: number,
   firstSequence: number,
   seed: number
 ): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
-  Effect.gen(function*() {
-    const at = size - SEAL_FRAME_SIZE
-    const invalid = corruption(path, Math.max(at, HEADER_SIZE), "segment is not the last but does not end with a valid seal frame")
-    if (at < HEADER_SIZE) return yield* invalid
-    const bytes = yield* readAt(file, at, SEAL_FRAME_SIZE, path)
-    const cursor = new FrameCursor(seed, SEAL_FRAME_SIZE)
-    cursor.reset(bytes, 0, bytes.length, readU64(viewOf(bytes), 16) + 1)
-    if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return yield* invalid
-    const seal = decodeSealPayload(bytes, cursor.payloadStart)
-    if (seal.lastSequence - firstSequence + 1 !== seal.entryCount) return yield* invalid
-    return {
-      lastSequence: seal.lastSequence,
-      lastTimestamp: cursor.timestamp,
-      lastCheckpoint: seal.lastCheckpoint,
-      committedEnd: size,
-      sealed: true,
-      frames: 1,
-      torn: Option.none()
-    }
-  })
-
-/**
- * Creates a segment atomically: the header is written and fsynced under a temporary name, which is
- * then renamed to the segment's name, and the directory is fsynced. A crash at any point leaves
- * either no segment or a segment with a complete, durable header, never a torn one.
- */
-export const createSegment = (
-  fs: FileSystem.FileSystem,
-  path: Path.Path,
-  directory: string,
-  walId: Uint8Array,
-  codecId: string,
-  index: number,
-  firstSequence: number
-): Effect.Effect<SegmentState, WalIOError> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const name = formatSegmentName(index, firstSequence)
-      const segmentPath = path.join(directory, name)
-      const temporary = segmentPath + CREATING_SUFFIX
-      // "w": a temporary left by an earlier crash is simply rewritten.
-      const file = yield* open(fs, temporary, "w")
-      yield* writeAll(file, encodeHeader({ walId, segmentIndex: index, firstSequence, codecId }), temporary)
-      // The header must be durable before the segment exists under its name.
-      yield* syncFile(file, temporary)
-      // The rename is atomic: the segment appears with its whole header or not at all.
-      yield* fs.rename(temporary, segmentPath).pipe(Effect.mapError(fromPlatformError("rename", segmentPath)))
-      // The new name must be durable before any entry in the segment is acknowledged.
-      yield* syncDirectory(fs, directory)
-      return { index, firstSequence, name, path: segmentPath, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
-    })
-  )
+  Effect.flatMap(readSeal(file, path, size, firstSequence, seed), Option.match({
+    onNone: () =>
+      Effect.fail(corruption(path, Math.max(size - SEAL_FRAME_SIZE, HEADER_SIZE), "segment is not the last but does not end with a valid seal frame")),
+    onSome: (seal) =>
+      Effect.succeed<SegmentScan>({
+        lastSequence: seal.lastSequence,
+        lastTimestamp: seal.timestamp,
+        lastCheckpoint: seal.lastCheckpoint,
+        committedEnd: size,
+        sealed: true,
+        frames: 1,
+        torn: Option.none()
+      })
+  }))
 
 /**
  * Opens the WAL directory for a writer: lock, scan, verify, cut a torn tail, and make sure the last
@@ -608,7 +332,7 @@ export const recover = (
         walId = header.walId
         const seed = frameSeed(header.walId)
         const scan = !isLast && config.verify === "tail"
-          ? yield* readSeal(file, path, size, header.firstSequence, seed)
+          ? yield* sealOnly(file, path, size, header.firstSequence, seed)
           : yield* scanFrames({
             file,
             path,

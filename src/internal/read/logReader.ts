@@ -13,7 +13,7 @@ import { describeStop, FrameCursor, type StopReason } from "../format/frame.js"
 import { open, sizeOf } from "../io.js"
 import type { LiveBatch } from "./liveWindow.js"
 import type { PayloadCodec } from "../payload.js"
-import type { SegmentState } from "../recovery.js"
+import type { SegmentState } from "../segment/state.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** Where a cursor finds segments and how far it may read them. */

@@ -9,7 +9,7 @@ import type { ReplicationChunk } from "../../Wal.js"
 import { WalCorruptionError, type WalIOError } from "../../WalError.js"
 import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "../format/constants.js"
 import { open, readAt } from "../io.js"
-import type { SegmentState } from "../recovery.js"
+import type { SegmentState } from "../segment/state.js"
 import type { Signal } from "../signal.js"
 import { SegmentReader } from "./segmentReader.js"
 

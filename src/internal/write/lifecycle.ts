@@ -12,7 +12,7 @@ import { syncDirectory } from "../io.js"
 import type { WalMetrics } from "../../Wal.js"
 import { writeReclaimPoint } from "./reclaim.js"
 import { reclaimSpan } from "../tracing.js"
-import type { SegmentState } from "../recovery.js"
+import type { SegmentState } from "../segment/state.js"
 
 /** Reclamation and pins for one open WAL. */
 export class Lifecycle {
