@@ -19,17 +19,18 @@ import {
   type WalLockedError
 } from "../WalError.js"
 import { readU64 } from "./format/bytes.js"
+import { classifyEnd, type Damage, SegmentProgress } from "./format/acceptance.js"
 import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed } from "./format/frame.js"
+import { findDurableFrameAfter, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { LogCursor, readChunk, type SegmentSource } from "./read/logReader.js"
 import * as Payload from "./payload.js"
-import { classifyEnd, type Damage } from "./recovery.js"
 import { checkHeader, isTornCreation, readHeader } from "./segment/header.js"
 import { listDirectory, type Listing, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
 import { readSeal } from "./segment/seal.js"
+import { walkFrames } from "./segment/walk.js"
 import type { SegmentState } from "./segment/state.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
 import { SegmentReader } from "./read/segmentReader.js"
@@ -74,104 +75,33 @@ interface LogScan {
   readonly ignored: ReadonlyArray<string>
 }
 
-/** The outcome of walking frames from one offset of a segment until its end or damage. */
-interface Walk {
-  readonly frames: number
-  readonly entries: number
-  readonly lastSequence: number
-  readonly lastCheckpoint: number | undefined
-  readonly committedEnd: number
-  readonly sealed: boolean
-  /** Frames of an unfinished atomic batch at the stop. */
-  readonly pending: number
-  /** The frame the walk stopped on; none when it reached the end of the file. */
-  readonly stop: Option.Option<Damage>
-}
-
-interface WalkInput {
-  readonly file: FileSystem.File
-  readonly path: string
-  readonly start: number
-  readonly expectedSequence: number
-  readonly seed: number
-  readonly maxPayload: number
-  readonly lastCheckpoint: number | undefined
-  /** Whether the seal's entry count and checkpoint can be checked (not after a resynchronisation). */
-  readonly checkSeal: boolean
-  readonly onEntry: ScanOptions["onEntry"]
-  readonly progress: (offset: number) => Effect.Effect<void>
-}
-
 /** The largest payload a frame of a segment of `size` bytes can carry. */
 const maxPayloadOf = (size: number): number => Math.max(0, size - HEADER_SIZE - FRAME_HEADER_SIZE)
 
-/** Walks frames, counting committed entries and checking seal frames, until the end or damage. */
-const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
-  Effect.gen(function*() {
-    const reader = new SegmentReader(input.file, input.path, input.start, input.expectedSequence, input.seed, input.maxPayload)
-    const cursor = reader.cursor
-    let committedEnd = input.start
-    let lastSequence = input.expectedSequence - 1
-    let lastCheckpoint = input.lastCheckpoint
-    let pendingCheckpoint = lastCheckpoint
-    let frames = 0
-    let entries = 0
-    let sealed = false
-    // kind, sequence, timestamp, payload size of each frame of the batch in progress
-    const pending: Array<number> = []
-    const done = (stop: Option.Option<Damage>): Walk => ({
-      frames,
-      entries,
-      lastSequence,
-      lastCheckpoint,
-      committedEnd,
-      sealed,
-      pending: pending.length / 4,
-      stop
-    })
-    const structural = (offset: number, reason: string) => done(Option.some({ offset, reason, structural: true }))
-    for (;;) {
-      const result = cursor.next()
-      if (result === "frame") {
-        frames++
-        const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
-        if (sealed) return structural(at, "frame after the seal frame")
-        if (cursor.kind === FrameKind.seal) {
-          if (pending.length > 0) return structural(at, "seal frame inside an atomic batch")
-          const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
-          const agrees = seal.lastSequence === cursor.sequence &&
-            (!input.checkSeal || (seal.entryCount === entries && (lastCheckpoint === undefined
-              // The last checkpoint went with reclaimed segments: the seal can only name an earlier one.
-              ? seal.lastCheckpoint < input.expectedSequence
-              : seal.lastCheckpoint === lastCheckpoint)))
-          if (!agrees) return structural(at, "seal frame does not match the segment's entries")
-          lastCheckpoint = seal.lastCheckpoint
-          sealed = true
-          committedEnd = reader.position
-          continue
-        }
-        pending.push(cursor.kind, cursor.sequence, cursor.timestamp, cursor.payloadEnd - cursor.payloadStart)
-        if (cursor.kind === FrameKind.checkpoint) pendingCheckpoint = cursor.sequence
-        if (cursor.commits) {
-          if (input.onEntry !== undefined) {
-            for (let i = 0; i < pending.length; i += 4) input.onEntry(pending[i]!, pending[i + 1]!, pending[i + 2]!, pending[i + 3]!)
-          }
-          entries += pending.length / 4
-          pending.length = 0
-          committedEnd = reader.position
-          lastSequence = cursor.sequence
-          lastCheckpoint = pendingCheckpoint
-        }
-        continue
-      }
-      if (result === "end" || result === "incomplete") {
-        yield* input.progress(reader.position)
-        if (yield* reader.refill()) continue
-      }
-      if (result === "end") return done(Option.none())
-      return done(Option.some({ offset: reader.position, reason: describeStop[result], structural: false }))
+/**
+ * Walks a segment's frames by the frame-acceptance rule from where `progress` stands, and reports
+ * each committed entry to `onEntry` once its batch is complete.
+ */
+const walkEntries = (
+  reader: SegmentReader,
+  progress: SegmentProgress,
+  onEntry: ScanOptions["onEntry"],
+  onRead: (offset: number) => Effect.Effect<void>
+): Effect.Effect<Option.Option<Damage>, WalIOError> => {
+  if (onEntry === undefined) return walkFrames(reader, progress, { onRead })
+  // kind, sequence, timestamp, payload size of each frame of the batch in progress
+  const pending: Array<number> = []
+  return walkFrames(reader, progress, {
+    onRead,
+    onFrame: (cursor) => {
+      if (cursor.kind === FrameKind.seal) return
+      pending.push(cursor.kind, cursor.sequence, cursor.timestamp, cursor.payloadEnd - cursor.payloadStart)
+      if (!cursor.commits) return
+      for (let i = 0; i < pending.length; i += 4) onEntry(pending[i]!, pending[i + 1]!, pending[i + 2]!, pending[i + 3]!)
+      pending.length = 0
     }
   })
+}
 
 const corruption = (file: string, offset: number, reason: string): Problem => ({ file, offset, problem: "corruption", reason })
 
@@ -238,7 +168,7 @@ const scanLog = (
     const sizes: Array<number> = []
     for (const entry of listing.segments) sizes.push(yield* sizeOf(entry.name))
     const bytesTotal = sizes.reduce((a, b) => a + b, 0)
-    const progress = (done: number) => options.onProgress === undefined ? Effect.void : options.onProgress(done, bytesTotal)
+    const reportProgress = (done: number) => options.onProgress === undefined ? Effect.void : options.onProgress(done, bytesTotal)
 
     const segments: Array<ScannedSegment> = []
     let header = Option.none<SegmentHeader>()
@@ -320,37 +250,24 @@ const scanLog = (
           }
         }
         const maxPayload = maxPayloadOf(size)
+        let progress = SegmentProgress.empty(segmentHeader.firstSequence, lastCheckpoint)
         let start = HEADER_SIZE
-        let expectedSequence = segmentHeader.firstSequence
-        let checkSeal = true
         let segmentEntries = 0
         let segmentLast = segmentHeader.firstSequence - 1
         let committedEnd = HEADER_SIZE
-        let sealed = false
         let resynchronised = false
         for (;;) {
-          const walk = yield* walkFrames({
-            file,
-            path,
-            start,
-            expectedSequence,
-            seed,
-            maxPayload,
-            lastCheckpoint,
-            checkSeal,
-            onEntry: options.onEntry,
-            progress: (offset) => progress(bytesBefore + offset)
-          })
-          frames += walk.frames
-          segmentEntries += walk.entries
-          if (walk.entries > 0) segmentLast = walk.lastSequence
-          lastCheckpoint = walk.lastCheckpoint
-          if (!resynchronised) committedEnd = walk.committedEnd
-          sealed = walk.sealed
+          const reader = new SegmentReader(file, path, start, progress.nextSequence, seed, maxPayload)
+          const damage = yield* walkEntries(reader, progress, options.onEntry, (offset) => reportProgress(bytesBefore + offset))
+          frames += progress.frames
+          segmentEntries += progress.entries
+          if (progress.entries > 0) segmentLast = progress.committedSequence
+          lastCheckpoint = progress.checkpoint
+          if (!resynchronised) committedEnd = progress.committedEnd
           // The walk reached the end of the file after a complete batch: the segment ends there.
-          if (Option.isNone(walk.stop) && walk.pending === 0) break
-          const bytes = yield* readAt(file, walk.committedEnd, size - walk.committedEnd, path)
-          const verdict = classifyEnd({ isLast, seed, committedEnd: walk.committedEnd, pending: walk.pending, damage: walk.stop, bytes })
+          if (Option.isNone(damage) && progress.pending === 0) break
+          const bytes = yield* readAt(file, progress.committedEnd, size - progress.committedEnd, path)
+          const verdict = classifyEnd({ isLast, seed, committedEnd: progress.committedEnd, pending: progress.pending, damage, bytes })
           if (verdict._tag === "End") break
           if (verdict._tag === "TornTail") {
             tornTail = Option.some({ file: path, ...verdict.tail })
@@ -359,15 +276,20 @@ const scanLog = (
           problems.push(corruption(path, verdict.offset, verdict.reason))
           if (stopped()) break
           // Resynchronise on the next valid frame after the damage.
-          const rest = bytes.subarray(verdict.offset - walk.committedEnd)
+          const rest = bytes.subarray(verdict.offset - progress.committedEnd)
           const next = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, -1)
           if (next < 0) break
           const sequence = readU64(new DataView(rest.buffer, rest.byteOffset), next + 16)
           start = verdict.offset + next
-          expectedSequence = rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence
-          checkSeal = false
+          progress = SegmentProgress.resynchronised(
+            segmentHeader.firstSequence,
+            start,
+            rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence,
+            lastCheckpoint
+          )
           resynchronised = true
         }
+        const sealed = progress.sealed
         if (!sealed && !isLast && !stopped()) {
           problems.push(corruption(path, size, "segment is not sealed but a later segment exists"))
         }
@@ -385,7 +307,7 @@ const scanLog = (
       }))
       segments.push(scanned)
       bytesBefore += size
-      yield* progress(bytesBefore)
+      yield* reportProgress(bytesBefore)
     }
     return {
       header,

@@ -9,9 +9,9 @@ import * as Path from "@effect/platform/Path"
 import type { RecoveryReport, TornTail } from "../Wal.js"
 import { fromPlatformError, WalCorruptionError, type WalFormatError, type WalIOError, type WalLockedError } from "../WalError.js"
 import type { ResolvedConfig } from "./config.js"
-import { isZeros } from "./format/bytes.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, WAL_ID_SIZE } from "./format/constants.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, frameSeed, type StopReason } from "./format/frame.js"
+import { classifyEnd, type Damage, SegmentProgress } from "./format/acceptance.js"
+import { FORMAT_MAX_PAYLOAD, HEADER_SIZE, SEAL_FRAME_SIZE, WAL_ID_SIZE } from "./format/constants.js"
+import { frameSeed } from "./format/frame.js"
 import { hex } from "./format/header.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate } from "./io.js"
 import { acquire } from "./lock.js"
@@ -20,6 +20,7 @@ import { createSegment } from "./segment/create.js"
 import { readSegmentStart, removeTornCreation } from "./segment/header.js"
 import { checkContiguous, listDirectory, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
 import { readSeal } from "./segment/seal.js"
+import { walkFrames } from "./segment/walk.js"
 import type { SegmentState } from "./segment/state.js"
 import { readReclaimPoint, RECLAIM_FILE } from "./write/reclaim.js"
 
@@ -61,138 +62,25 @@ interface ScanInput {
 
 const corruption = (file: string, offset: number, reason: string) => new WalCorruptionError({ file, offset, reason })
 
-/** Verifies every frame of a segment, and judges where they stop with `judgeEnd`. */
+/** Verifies every frame of a segment by the frame-acceptance rule, and judges where they stop with `judgeEnd`. */
 const scanFrames = (input: ScanInput): Effect.Effect<SegmentScan, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
-    const { file, path, size, isLast } = input
-    const reader = new SegmentReader(file, path, HEADER_SIZE, input.firstSequence, input.seed, FORMAT_MAX_PAYLOAD)
+    const { file, isLast, path, seed, size } = input
+    const reader = new SegmentReader(file, path, HEADER_SIZE, input.firstSequence, seed, FORMAT_MAX_PAYLOAD)
     reader.limit = size
-    const cursor = reader.cursor
-    let committedEnd = HEADER_SIZE
-    let lastSequence = input.firstSequence - 1
-    let lastTimestamp = 0
-    let lastCheckpoint = input.lastCheckpoint
-    let pendingCheckpoint = lastCheckpoint
-    let pending = 0
-    let entries = 0
-    let frames = 0
-    let sealed = false
-    let stop: StopReason
-    for (;;) {
-      const result = cursor.next()
-      if (result === "frame") {
-        frames++
-        if (sealed) return yield* corruption(path, reader.position - (cursor.payloadEnd - cursor.frameStart), "frame after the seal frame")
-        if (cursor.kind === FrameKind.seal) {
-          const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
-          const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
-          if (pending > 0) return yield* corruption(path, at, "seal frame inside an atomic batch")
-          // After a reclamation the last checkpoint may lie in a removed segment: then the seal can
-          // only be checked to name a sequence before this segment.
-          const checkpointMatches = lastCheckpoint === undefined
-            ? seal.lastCheckpoint < input.firstSequence
-            : seal.lastCheckpoint === lastCheckpoint
-          if (seal.lastSequence !== cursor.sequence || seal.entryCount !== entries || !checkpointMatches) {
-            return yield* corruption(path, at, "seal frame does not match the segment's entries")
-          }
-          lastCheckpoint = seal.lastCheckpoint
-          sealed = true
-          committedEnd = reader.position
-          lastTimestamp = Math.max(lastTimestamp, cursor.timestamp)
-          continue
-        }
-        entries++
-        pending++
-        if (cursor.kind === FrameKind.checkpoint) pendingCheckpoint = cursor.sequence
-        if (cursor.commits) {
-          pending = 0
-          committedEnd = reader.position
-          lastSequence = cursor.sequence
-          lastTimestamp = Math.max(lastTimestamp, cursor.timestamp)
-          lastCheckpoint = pendingCheckpoint
-        }
-        continue
-      }
-      if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
-      stop = result
-      break
+    const progress = SegmentProgress.empty(input.firstSequence, input.lastCheckpoint)
+    const damage = yield* walkFrames(reader, progress)
+    const torn = yield* judgeEnd({ file, path, size, isLast, seed, progress, damage })
+    return {
+      lastSequence: progress.committedSequence,
+      lastTimestamp: progress.lastTimestamp,
+      lastCheckpoint: progress.checkpoint,
+      committedEnd: progress.committedEnd,
+      sealed: progress.sealed,
+      frames: progress.frames,
+      torn
     }
-    const torn = yield* judgeEnd({
-      file,
-      path,
-      size,
-      isLast,
-      seed: input.seed,
-      stop,
-      stopAt: reader.position,
-      pending,
-      committedEnd,
-      sealed,
-      describe: (reason) => describeStop[reason]
-    })
-    return { lastSequence, lastTimestamp, lastCheckpoint, committedEnd, sealed, frames, torn }
   })
-
-/** The frame a walk over a segment stopped on, and why. */
-export interface Damage {
-  readonly offset: number
-  readonly reason: string
-  /** Damage a crash cannot explain wherever it is (a frame after the seal, a seal that disagrees). */
-  readonly structural: boolean
-}
-
-/** Where a segment's frames stopped, for `classifyEnd`. */
-export interface StoppedFrames {
-  readonly isLast: boolean
-  readonly seed: number
-  /** End of the last complete batch or of the seal frame. */
-  readonly committedEnd: number
-  /** Frames of an atomic batch seen after `committedEnd`. */
-  readonly pending: number
-  /** The frame the frames stopped on; none when they reached the end of the file. */
-  readonly damage: Option.Option<Damage>
-  /** The file's bytes from `committedEnd` to its end; only the last segment's are looked at. */
-  readonly bytes: Uint8Array
-}
-
-/** How a segment's frames end: the end of the log, a torn tail, or corruption. */
-export type EndVerdict =
-  | { readonly _tag: "End" }
-  | { readonly _tag: "TornTail"; readonly tail: Omit<TornTail, "file"> }
-  | { readonly _tag: "Corruption"; readonly offset: number; readonly reason: string }
-
-const corrupted = (offset: number, reason: string): EndVerdict => ({ _tag: "Corruption", offset, reason })
-
-/**
- * Classifies where a segment's frames stopped, for recovery and Inspect alike. Zeros from the stop
- * to the end of the last segment are space the writer allocated ahead and never wrote: the end of
- * the log, behind which an unfinished atomic batch is a torn tail. Damage a crash cannot explain,
- * and damage in a segment that is not the last, is corruption. Other damage at the end of the last
- * segment is a torn tail unless a later frame proves the damaged bytes had already been made
- * durable (its durable offset is past them).
- */
-export const classifyEnd = (stopped: StoppedFrames): EndVerdict => {
-  const { bytes, committedEnd, isLast, pending } = stopped
-  const notLast = (reason: string) => `${reason} in a segment that is not the last`
-  let damage = stopped.damage
-  if (Option.isSome(damage) && damage.value.structural) {
-    return corrupted(damage.value.offset, isLast ? damage.value.reason : notLast(damage.value.reason))
-  }
-  let writtenEnd = committedEnd + bytes.length
-  if (Option.isSome(damage) && isLast && isZeros(bytes.subarray(damage.value.offset - committedEnd))) {
-    writtenEnd = damage.value.offset
-    damage = Option.none()
-  }
-  if (Option.isNone(damage) && pending === 0) return { _tag: "End" }
-  const { offset, reason } = Option.getOrElse(damage, () => ({ offset: committedEnd, reason: "atomic batch without its last frame" }))
-  if (!isLast) return corrupted(offset, notLast(reason))
-  const rest = bytes.subarray(offset - committedEnd, writtenEnd - committedEnd)
-  const proof = findDurableFrameAfter(rest, 1, rest.length, stopped.seed, FORMAT_MAX_PAYLOAD, offset)
-  if (proof >= 0) {
-    return corrupted(offset, `${reason}, followed by a valid frame at offset ${offset + proof} written after this offset was made durable`)
-  }
-  return { _tag: "TornTail", tail: { offset: committedEnd, bytes: writtenEnd - committedEnd, entries: pending, reason } }
-}
 
 /** Where the frames of a segment stopped, for `judgeEnd`. */
 export interface FramesEnd {
@@ -201,16 +89,10 @@ export interface FramesEnd {
   readonly size: number
   readonly isLast: boolean
   readonly seed: number
-  /** Why the frames stopped. */
-  readonly stop: StopReason
-  /** Offset of the frame that did not validate (the file's size at `"end"`). */
-  readonly stopAt: number
-  /** Frames of an atomic batch seen after the last complete batch. */
-  readonly pending: number
-  /** End of the last complete batch or of the seal frame. */
-  readonly committedEnd: number
-  readonly sealed: boolean
-  readonly describe: (reason: Exclude<StopReason, "end">) => string
+  /** What the segment's frames established. */
+  readonly progress: SegmentProgress
+  /** The frame the walk stopped on; none when it reached the end of the file. */
+  readonly damage: Option.Option<Damage>
 }
 
 /**
@@ -219,21 +101,20 @@ export interface FramesEnd {
  */
 export const judgeEnd = (end: FramesEnd): Effect.Effect<Option.Option<TornTail>, WalIOError | WalCorruptionError> =>
   Effect.gen(function*() {
-    const { committedEnd, path, size } = end
+    const { path, progress, size } = end
+    const committedEnd = progress.committedEnd
     const verdict = classifyEnd({
       isLast: end.isLast,
       seed: end.seed,
       committedEnd,
-      pending: end.pending,
-      damage: end.stop === "end"
-        ? Option.none()
-        : Option.some({ offset: end.stopAt, reason: end.describe(end.stop), structural: false }),
+      pending: progress.pending,
+      damage: end.damage,
       // A segment's whole rest can be large: read it only where it is looked at.
       bytes: end.isLast ? yield* readAt(end.file, committedEnd, size - committedEnd, path) : new Uint8Array(0)
     })
     switch (verdict._tag) {
       case "End":
-        if (!end.isLast && !end.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
+        if (!end.isLast && !progress.sealed) return yield* corruption(path, size, "segment is not sealed but a later segment exists")
         return Option.none()
       case "TornTail":
         return Option.some({ file: path, ...verdict.tail })
