@@ -20,7 +20,7 @@ import {
 } from "../WalError.js"
 import { readU64 } from "./format/bytes.js"
 import { classifyEnd, type Damage, SegmentProgress } from "./format/acceptance.js"
-import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE } from "./format/constants.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
 import { findDurableFrameAfter, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
@@ -74,9 +74,6 @@ interface LogScan {
   readonly bytes: number
   readonly ignored: ReadonlyArray<string>
 }
-
-/** The largest payload a frame of a segment of `size` bytes can carry. */
-const maxPayloadOf = (size: number): number => Math.max(0, size - HEADER_SIZE - FRAME_HEADER_SIZE)
 
 /**
  * Walks a segment's frames by the frame-acceptance rule from where `progress` stands, and reports
@@ -249,7 +246,6 @@ const scanLog = (
             return sealed
           }
         }
-        const maxPayload = maxPayloadOf(size)
         let progress = SegmentProgress.empty(segmentHeader.firstSequence, lastCheckpoint)
         let start = HEADER_SIZE
         let segmentEntries = 0
@@ -257,7 +253,10 @@ const scanLog = (
         let committedEnd = HEADER_SIZE
         let resynchronised = false
         for (;;) {
-          const reader = new SegmentReader(file, path, start, progress.nextSequence, seed, maxPayload)
+          // The format's limit, as recovery reads: a length past the end of the file is an
+          // incomplete frame, and the read limit keeps it from growing the buffer.
+          const reader = new SegmentReader(file, path, start, progress.nextSequence, seed, FORMAT_MAX_PAYLOAD)
+          reader.limit = size
           const damage = yield* walkEntries(reader, progress, options.onEntry, (offset) => reportProgress(bytesBefore + offset))
           frames += progress.frames
           segmentEntries += progress.entries
@@ -277,7 +276,7 @@ const scanLog = (
           if (stopped()) break
           // Resynchronise on the next valid frame after the damage.
           const rest = bytes.subarray(verdict.offset - progress.committedEnd)
-          const next = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, -1)
+          const next = findDurableFrameAfter(rest, 1, rest.length, seed, FORMAT_MAX_PAYLOAD, -1)
           if (next < 0) break
           const sequence = readU64(new DataView(rest.buffer, rest.byteOffset), next + 16)
           start = verdict.offset + next
@@ -503,13 +502,11 @@ const entrySource = (
     const reclaimPoint = yield* readReclaimPoint(fs, directory)
     const { listing } = splitAtReclaimPoint(everything, reclaimPoint)
     if (listing.segments.length === 0) return yield* notAWal(directory)
-    let largest = 0
     const segments: Array<SegmentState> = []
     for (let i = 0; i < listing.segments.length; i++) {
       const entry = listing.segments[i]!
       const path = join(directory, entry.name)
       const info = yield* fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
-      largest = Math.max(largest, Number(info.size))
       segments.push({
         index: entry.index,
         firstSequence: entry.firstSequence,
@@ -558,7 +555,7 @@ const entrySource = (
           })
         }),
       seed: frameSeed(header.walId),
-      maxPayload: maxPayloadOf(largest),
+      maxPayload: FORMAT_MAX_PAYLOAD,
       // Nothing is reclaimed while this stream reads: it holds no writer.
       pin: () => {}
     }
