@@ -25,13 +25,13 @@ import { findDurableFrameAfter, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
-import { LogCursor, readChunk, type SegmentSource } from "./read/logReader.js"
+import { type DirectorySource, directorySource } from "./read/directorySource.js"
+import { LogCursor, readChunk } from "./read/logReader.js"
 import * as Payload from "./payload.js"
-import { checkHeader, isTornCreation, readHeader } from "./segment/header.js"
+import { checkHeader, isTornCreation } from "./segment/header.js"
 import { listDirectory, type Listing, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
 import { readSeal } from "./segment/seal.js"
 import { walkFrames } from "./segment/walk.js"
-import type { SegmentState } from "./segment/state.js"
 import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
 import { SegmentReader } from "./read/segmentReader.js"
 
@@ -487,80 +487,8 @@ const checkBound = (field: string, value: number | undefined): Option.Option<Wal
     ? Option.none()
     : Option.some(new WalConfigError({ field, detail: `${value} is not an integer` }))
 
-/** A read source over the segments present now, checked against the first segment's header. */
-const entrySource = (
-  fs: FileSystem.FileSystem,
-  directory: string
-): Effect.Effect<
-  { readonly source: SegmentSource; readonly codecId: string },
-  WalIOError | WalFormatError | WalCorruptionError,
-  Path.Path
-> =>
-  Effect.gen(function*() {
-    const { join } = yield* Path.Path
-    const everything = yield* listDirectory(fs, directory)
-    const reclaimPoint = yield* readReclaimPoint(fs, directory)
-    const { listing } = splitAtReclaimPoint(everything, reclaimPoint)
-    if (listing.segments.length === 0) return yield* notAWal(directory)
-    const segments: Array<SegmentState> = []
-    for (let i = 0; i < listing.segments.length; i++) {
-      const entry = listing.segments[i]!
-      const path = join(directory, entry.name)
-      const info = yield* fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
-      segments.push({
-        index: entry.index,
-        firstSequence: entry.firstSequence,
-        name: entry.name,
-        path,
-        lastSequence: entry.firstSequence - 1,
-        size: Number(info.size),
-        // Every segment but the last must end with a seal frame.
-        sealed: i < listing.segments.length - 1,
-        archived: false
-      })
-    }
-    const first = segments[0]!
-    const header = yield* Effect.scoped(Effect.gen(function*() {
-      const file = yield* open(fs, first.path, "r")
-      const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
-      if (Either.isLeft(decoded)) {
-        return yield* new WalFormatError({ file: first.path, problem: decoded.left.problem, detail: decoded.left.detail })
-      }
-      return decoded.right
-    }))
-    const last = segments[segments.length - 1]!
-    const source: SegmentSource = {
-      segmentFor: (sequence) =>
-        Effect.sync(() => {
-          let found: SegmentState | undefined
-          for (const segment of segments) {
-            if (segment.firstSequence <= sequence || found === undefined) found = segment
-          }
-          return Option.fromNullable(found)
-        }),
-      limitOf: () => Number.POSITIVE_INFINITY,
-      damageAtEnd: (segment) => segment === last ? "end" : "corruption",
-      checkHeader: (file, segment) =>
-        Effect.gen(function*() {
-          // A torn creation of the last segment holds no entry.
-          if (segment === last && segment !== first && segment.size <= HEADER_SIZE) {
-            const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, segment.path))
-            if (Either.isLeft(decoded) && decoded.left.problem !== "unsupported-version") return
-          }
-          yield* readHeader(file, segment.path, {
-            codecId: header.codecId,
-            walId: header.walId,
-            index: segment.index,
-            firstSequence: segment.firstSequence
-          })
-        }),
-      seed: frameSeed(header.walId),
-      maxPayload: FORMAT_MAX_PAYLOAD,
-      // Nothing is reclaimed while this stream reads: it holds no writer.
-      pin: () => {}
-    }
-    return { source, codecId: header.codecId }
-  })
+/** The codec id of the headers a source read (entries come only after a header was read). */
+const codecIdOf = (source: DirectorySource): string => Option.match(source.header, { onNone: () => "", onSome: (h) => h.codecId })
 
 /** See `Inspect.entries`. */
 export const entries = (
@@ -571,7 +499,10 @@ export const entries = (
   const invalid = Option.orElse(checkBound("from", options.from), () => checkBound("to", options.to))
   if (Option.isSome(invalid)) return Stream.fail(invalid.value)
   return Stream.unwrapScoped(Effect.gen(function*() {
-    const { codecId, source } = yield* entrySource(fs, directory)
+    // Read as `Wal.reader` reads, adopting the first header's codec: see `directorySource`.
+    const found = yield* directorySource(fs, directory, undefined)
+    if (Option.isNone(found)) return yield* notAWal(directory)
+    const source = found.value
     const cursor = new LogCursor(fs, source, rawPayload, Math.max(options.from ?? 1, 1))
     const upTo = options.to ?? Number.POSITIVE_INFINITY
     yield* Effect.addFinalizer(() => cursor.dispose())
@@ -581,7 +512,7 @@ export const entries = (
         Effect.flatMap((chunk) =>
           Chunk.isEmpty(chunk)
             ? Effect.fail(Option.none())
-            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId })))
+            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId: codecIdOf(source) })))
         )
       )
     )

@@ -19,20 +19,16 @@ import {
 } from "../WalError.js"
 import { resolve } from "./config.js"
 import { FORMAT_MAX_PAYLOAD, FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
-import { frameSeed } from "./format/frame.js"
-import { decodeHeader } from "./format/header.js"
-import { open, readAt, sizeOf } from "./io.js"
 import { Lifecycle } from "./write/lifecycle.js"
 import { type LeaderView, streamBytes } from "./read/replication.js"
 import { LiveWindow } from "./read/liveWindow.js"
+import { directorySource } from "./read/directorySource.js"
 import { LogCursor, readChunk, readLiveChunk, type SegmentSource } from "./read/logReader.js"
 import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { recover } from "./recovery.js"
-import { readHeader } from "./segment/header.js"
-import { checkContiguous, listDirectory } from "./segment/list.js"
-import type { SegmentState } from "./segment/state.js"
+import { findSegment } from "./segment/state.js"
 import { Signal } from "./signal.js"
 import { openSpan, replaySpan } from "./tracing.js"
 import { Request, RequestKind, RequestQueue } from "./write/queue.js"
@@ -52,19 +48,6 @@ const checkRange = (options: { readonly from?: number; readonly to?: number } | 
     }
   }
   return Option.none()
-}
-
-/** The last segment whose first sequence is at most `sequence` (or the first segment). */
-const findSegment = (segments: ReadonlyArray<SegmentState>, sequence: number): Option.Option<SegmentState> => {
-  let low = 0
-  let high = segments.length - 1
-  if (high < 0) return Option.none()
-  while (low < high) {
-    const mid = (low + high + 1) >>> 1
-    if (segments[mid]!.firstSequence <= sequence) low = mid
-    else high = mid - 1
-  }
-  return Option.some(segments[low]!)
 }
 
 /** A stream of chunks pulled from a cursor; `pull` returns an empty chunk to end the stream. */
@@ -298,6 +281,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       segmentFor: (sequence) => Effect.sync(() => findSegment(state.segments, sequence)),
       limitOf: (segment) => segment.size,
       damageAtEnd: () => "corruption",
+      segmentGone: (_, error) => Effect.fail(error),
       checkHeader: () => Effect.void,
       seed: recovered.seed,
       maxPayload: FORMAT_MAX_PAYLOAD,
@@ -412,53 +396,8 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
     const payload = yield* payloadCodecFor(options.schema)
     const directory = config.directory
 
-    const snapshot = Effect.gen(function*() {
-      const listing = yield* listDirectory(fs, directory)
-      yield* checkContiguous(directory, listing)
-      const segments: Array<SegmentState> = listing.segments.map((entry, i) => ({
-        index: entry.index,
-        firstSequence: entry.firstSequence,
-        name: entry.name,
-        path: path.join(directory, entry.name),
-        lastSequence: entry.firstSequence - 1,
-        size: 0,
-        // Every segment but the last must end with a seal frame.
-        sealed: i < listing.segments.length - 1,
-        archived: false
-      }))
-      const first = segments[0]
-      if (first === undefined) return Option.none()
-      const walId = yield* Effect.scoped(Effect.gen(function*() {
-        const file = yield* open(fs, first.path, "r")
-        const header = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
-        return header._tag === "Right" ? header.right.walId : undefined
-      }))
-      const last = segments[segments.length - 1]!
-      const source: SegmentSource = {
-        segmentFor: (sequence) => Effect.sync(() => findSegment(segments, sequence)),
-        limitOf: () => Number.POSITIVE_INFINITY,
-        damageAtEnd: (segment) => segment === last ? "end" : "corruption",
-        checkHeader: (file, segment) =>
-          Effect.gen(function*() {
-            // The writer may be creating the last segment right now: a short header there is no error.
-            if (segment === last && (yield* sizeOf(file, segment.path)) <= HEADER_SIZE) {
-              const header = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, segment.path))
-              if (header._tag === "Left" && header.left.problem !== "unsupported-version") return
-            }
-            yield* readHeader(file, segment.path, {
-              codecId: payload.id,
-              walId,
-              index: segment.index,
-              firstSequence: segment.firstSequence
-            })
-          }),
-        seed: frameSeed(walId ?? new Uint8Array(16)),
-        maxPayload: FORMAT_MAX_PAYLOAD,
-        // A read-only reader cannot hold back the writer's reclamation.
-        pin: () => undefined
-      }
-      return Option.some(source)
-    }).pipe(Effect.provideService(Path.Path, path))
+    // Listed afresh by every replay; see `directorySource` for what a read-only reader guarantees.
+    const snapshot = directorySource(fs, directory, payload.id).pipe(Effect.provideService(Path.Path, path))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {

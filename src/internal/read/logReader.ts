@@ -28,6 +28,12 @@ export interface SegmentSource {
    * tail, where its committed prefix ends). Segments marked sealed must end with a seal frame.
    */
   readonly damageAtEnd: (segment: SegmentState) => "corruption" | "end"
+  /**
+   * A segment `segmentFor` named is gone: its file was not found. A writer's own readers fail with
+   * `error` (pins keep their segments); a read-only reader relists, since the writer may reclaim
+   * its segments at any time, and `segmentFor` then names what is left.
+   */
+  readonly segmentGone: (segment: SegmentState, error: WalIOError) => Effect.Effect<void, WalIOError | WalCorruptionError>
   /** Checks the header of a segment that was just opened (`Effect.void` when already checked). */
   readonly checkHeader: (file: FileSystem.File, segment: SegmentState) => Effect.Effect<void, WalIOError | WalFormatError | WalCorruptionError>
   readonly seed: number
@@ -201,7 +207,14 @@ export class LogCursor<A> {
       if (Option.isNone(found) || found.value === this.finished) return undefined
       const segment = found.value
       const scope = yield* Scope.make()
-      const file = yield* open(this.fs, segment.path, "r").pipe(Scope.extend(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
+      const opened = yield* Effect.either(open(this.fs, segment.path, "r").pipe(Scope.extend(scope)))
+      if (opened._tag === "Left") {
+        yield* Scope.close(scope, Exit.void)
+        if (opened.left.code !== "ENOENT") return yield* opened.left
+        yield* this.source.segmentGone(segment, opened.left)
+        return yield* this.readerFor(sequence)
+      }
+      const file = opened.right
       yield* this.source.checkHeader(file, segment).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
       this.segmentScope = scope
       this.segment = segment

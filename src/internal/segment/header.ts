@@ -56,18 +56,6 @@ export const checkHeader = (
   return Either.right(header)
 }
 
-/** Reads and checks a segment's header. */
-export const readHeader = (
-  file: FileSystem.File,
-  path: string,
-  expected: HeaderExpectations
-): Effect.Effect<SegmentHeader, WalIOError | WalFormatError | WalCorruptionError> =>
-  Effect.flatMap(readAt(file, 0, HEADER_SIZE, path), (bytes) =>
-    Either.match(decodeHeader(bytes), {
-      onLeft: (problem) => Effect.fail(new WalFormatError({ file: path, problem: problem.problem, detail: problem.detail })),
-      onRight: (header) => checkHeader(path, header, expected)
-    }))
-
 /** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
 const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
   for (let i = 0; i < bytes.length; i++) {
