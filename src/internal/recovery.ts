@@ -173,8 +173,7 @@ export const recover = (
       path: join(directory, s.name),
       lastSequence: s.firstSequence - 1,
       size: 0,
-      sealed: true,
-      archived: true
+      sealed: true
     }))
     const misplaced = misplacedStart(split, reclaimPoint)
     if (Option.isSome(misplaced)) return yield* corruption(join(directory, misplaced.value.name), 0, misplaced.value.reason)
@@ -262,8 +261,7 @@ export const recover = (
         path,
         lastSequence: scan.lastSequence,
         size: scan.committedEnd,
-        sealed: scan.sealed,
-        archived: false
+        sealed: scan.sealed
       })
     }
 

@@ -28,10 +28,10 @@ import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { recover } from "./recovery.js"
-import { findSegment } from "./segment/state.js"
 import { Signal } from "./signal.js"
 import { openSpan, replaySpan } from "./tracing.js"
 import { Request, RequestKind, RequestQueue } from "./write/queue.js"
+import { committedSize, segmentFor } from "./write/snapshot.js"
 import { type BatchReport, run, type WriterState } from "./write/writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
@@ -82,19 +82,23 @@ export const make = <A, I>(options: Options<A, I>) =>
     yield* Metric.set(metrics.recoveryFrames, report.framesVerified)
     yield* Metric.incrementBy(metrics.recoveryTruncatedBytes, Option.match(report.tornTail, { onNone: () => 0, onSome: (t) => t.bytes }))
     yield* Metric.set(metrics.segments, recovered.segments.length)
+    // Owned by the writer (see docs/design.md, "One owner per piece of state").
     const state: WriterState = {
-      segments: recovered.segments,
+      snapshot: {
+        sealed: recovered.segments.slice(0, -1),
+        active: recovered.segments[recovered.segments.length - 1]!,
+        committed: recovered.lastSequence,
+        committedCheckpoint: recovered.lastCheckpoint
+      },
       nextSequence: recovered.lastSequence + 1,
       lastTimestamp: recovered.lastTimestamp,
       lastCheckpoint: recovered.lastCheckpoint,
-      committed: recovered.lastSequence,
-      committedCheckpoint: recovered.lastCheckpoint,
       poisoned: undefined,
-      closing: false,
-      closed: false,
       committedSignal: new Signal()
     }
-    const lifecycle = new Lifecycle(fs, path, directory, state.segments, archiver, metrics)
+    /** Owned by close: set when the scope begins closing, and once the writer has stopped. */
+    const status = { closing: false, closed: false }
+    const lifecycle = new Lifecycle(fs, path, directory, () => state.snapshot, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
@@ -117,7 +121,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       if (batch.entries > 0) metrics.batchSize.unsafeUpdate(batch.entries, labels)
       for (const seconds of batch.fsyncSeconds) metrics.fsyncDuration.unsafeUpdate(seconds, labels)
       if (batch.rotated) {
-        metrics.segments.unsafeUpdate(state.segments.length, labels)
+        metrics.segments.unsafeUpdate(lifecycle.segments().length, labels)
         maintenance.unsafeOffer(undefined)
       }
       pressure.record(batch, clock.unsafeCurrentTimeMillis(), queue.size, queue.bytes)
@@ -134,12 +138,13 @@ export const make = <A, I>(options: Options<A, I>) =>
       state,
       queue,
       live,
-      afterBatch
+      afterBatch,
+      firstKept: () => lifecycle.firstKept
     }).pipe(Scope.extend(writerScope), Effect.forkDaemon)
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        state.closing = true
+        status.closing = true
         if (Option.isNone(yield* Fiber.poll(writer))) {
           queue.force(new Request(RequestKind.Close, FrameKind.data, [], 0))
           yield* Fiber.await(writer)
@@ -149,7 +154,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         for (const request of left) request.complete(Exit.fail(closed))
         queue.release(left)
         yield* Scope.close(writerScope, Exit.void)
-        state.closed = true
+        status.closed = true
         state.committedSignal.notify()
         // Producers still waiting for room wake, see the WAL closing and fail with WalClosedError.
         queue.room.notify()
@@ -173,7 +178,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     /** Waits for room (entries or bytes), then enqueues; fails once the WAL is closing. */
     const waitAndEnqueue = (request: Request): Effect.Effect<void, WalClosed> =>
       Effect.suspend(function loop(): Effect.Effect<void, WalClosed> {
-        if (state.closing) return Effect.fail(closedError())
+        if (status.closing) return Effect.fail(closedError())
         const seen = queue.room.version
         if (queue.offer(request)) return Effect.void
         return Effect.flatMap(queue.room.changedSince(seen), loop)
@@ -193,7 +198,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       slow: (request: Request) => Effect.Effect<void, E>,
       resume: (effect: Effect.Effect<number, E | WalClosed | WalPoisonedError>) => void
     ): Effect.Effect<void> | void => {
-      if (state.closing) return resume(Effect.fail(closedError()))
+      if (status.closing) return resume(Effect.fail(closedError()))
       if (state.poisoned !== undefined) return resume(Effect.fail(state.poisoned))
       if (queue.offer(request)) return request.listen(resume)
       resume(Effect.zipRight(slow(request), request.await))
@@ -278,8 +283,8 @@ export const make = <A, I>(options: Options<A, I>) =>
       })
 
     const source: SegmentSource = {
-      segmentFor: (sequence) => Effect.sync(() => findSegment(state.segments, sequence)),
-      limitOf: (segment) => segment.size,
+      segmentFor: (sequence) => Effect.sync(() => segmentFor(state.snapshot, lifecycle.firstKept, sequence)),
+      limitOf: (segment) => committedSize(state.snapshot, segment),
       damageAtEnd: () => "corruption",
       segmentGone: (_, error) => Effect.fail(error),
       checkHeader: () => Effect.void,
@@ -293,7 +298,7 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const replayFrom = (from: number, to: number | undefined) =>
       Stream.suspend(() => {
-        const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.committed)
+        const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.snapshot.committed)
         const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
         return cursorStream(cursor, (c) => readChunk(c, upTo))
       }).pipe(replaySpan(directory, from, to))
@@ -312,10 +317,10 @@ export const make = <A, I>(options: Options<A, I>) =>
       Effect.suspend(function loop(): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
         // Take the signal before reading, so a commit between the read and the wait wakes us.
         const seen = state.committedSignal.version
-        const next = cursor.nextSequence <= state.committed ? live.find(cursor.nextSequence) : undefined
-        const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, state.committed)
+        const next = cursor.nextSequence <= state.snapshot.committed ? live.find(cursor.nextSequence) : undefined
+        const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, state.snapshot.committed)
         return Effect.flatMap(read, (chunk) =>
-          Chunk.isNonEmpty(chunk) || state.closed
+          Chunk.isNonEmpty(chunk) || status.closed
             ? Effect.succeed(chunk)
             : Effect.zipRight(state.committedSignal.changedSince(seen), Effect.suspend(loop)))
       })
@@ -334,10 +339,10 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const leader: LeaderView = {
       fs,
-      segments: state.segments,
-      segmentFor: (sequence) => findSegment(state.segments, sequence),
-      committed: () => state.committed,
-      closed: () => state.closed,
+      segmentFor: (sequence) => segmentFor(state.snapshot, lifecycle.firstKept, sequence),
+      limitOf: (segment) => committedSize(state.snapshot, segment),
+      committed: () => state.snapshot.committed,
+      closed: () => status.closed,
       committedSignal: state.committedSignal,
       seed: recovered.seed,
       pin: source.pin
@@ -349,13 +354,13 @@ export const make = <A, I>(options: Options<A, I>) =>
         : Effect.fail(new WalConfigError({ field: "sequence", detail: `must be an integer, got ${sequence}` }))
 
     const segments = Effect.sync(() =>
-      state.segments.map((segment): SegmentInfo => ({
+      lifecycle.segments().map((segment): SegmentInfo => ({
         index: segment.index,
         name: segment.name,
         firstSequence: segment.firstSequence,
         lastSequence: segment.lastSequence,
         bytes: segment.size,
-        status: segment.archived ? "archived" : segment.sealed ? "sealed" : "active"
+        status: lifecycle.isReclaimed(segment) ? "archived" : segment.sealed ? "sealed" : "active"
       }))
     )
 
@@ -365,7 +370,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       appendAll,
       checkpoint: appendOne(FrameKind.checkpoint),
       replay,
-      replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.committedCheckpoint, 1), undefined)),
+      replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.snapshot.committedCheckpoint, 1), undefined)),
       tail,
       streamBytes: (options) =>
         Option.match(checkRange(options), {
@@ -374,8 +379,8 @@ export const make = <A, I>(options: Options<A, I>) =>
         }),
       // A sync always waits for room in the queue, whatever the overflow policy.
       sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), waitAndEnqueue))),
-      lastSequence: Effect.sync(() => state.committed),
-      lastCheckpoint: Effect.sync(() => state.committedCheckpoint),
+      lastSequence: Effect.sync(() => state.snapshot.committed),
+      lastCheckpoint: Effect.sync(() => state.snapshot.committedCheckpoint),
       reclaim,
       segments,
       pressure: {

@@ -50,27 +50,21 @@ export const directorySource = (
     let header = Option.none<SegmentHeader>()
     let seed = 0
 
-    /** Lists the segments from the reclaim point on, keeping the records of those listed before. */
+    /** Lists the segments from the reclaim point on. */
     const list = Effect.gen(function*() {
       const everything = yield* listDirectory(fs, directory)
       const { listing } = splitAtReclaimPoint(everything, yield* readReclaimPoint(fs, directory))
       yield* checkContiguous(directory, listing)
-      const known = new Map(segments.map((segment) => [segment.index, segment]))
-      segments = listing.segments.map((entry, i): SegmentState =>
-        known.get(entry.index) ?? {
-          index: entry.index,
-          firstSequence: entry.firstSequence,
-          name: entry.name,
-          path: path.join(directory, entry.name),
-          lastSequence: entry.firstSequence - 1,
-          size: 0,
-          // Every segment but the last must end with a seal frame.
-          sealed: i < listing.segments.length - 1,
-          archived: false
-        }
-      )
-      // The segment that was last may have been sealed since: only the new last one may end early.
-      for (let i = 0; i < segments.length - 1; i++) segments[i]!.sealed = true
+      segments = listing.segments.map((entry, i): SegmentState => ({
+        index: entry.index,
+        firstSequence: entry.firstSequence,
+        name: entry.name,
+        path: path.join(directory, entry.name),
+        lastSequence: entry.firstSequence - 1,
+        size: 0,
+        // Every segment but the last must end with a seal frame.
+        sealed: i < listing.segments.length - 1
+      }))
     }).pipe(Effect.provideService(Path.Path, path))
 
     yield* list
@@ -85,7 +79,7 @@ export const directorySource = (
       },
       segmentFor: (sequence) => Effect.sync(() => findSegment(segments, sequence)),
       limitOf: () => Number.POSITIVE_INFINITY,
-      damageAtEnd: (segment) => segment === segments[segments.length - 1] ? "end" : "corruption",
+      damageAtEnd: (segment) => segment.index === segments[segments.length - 1]!.index ? "end" : "corruption",
       segmentGone: (segment, error) =>
         Effect.flatMap(list, () => segments.some((s) => s.index === segment.index) ? Effect.fail(error) : Effect.void),
       checkHeader: (file, segment) =>
@@ -93,7 +87,7 @@ export const directorySource = (
           const bytes = yield* readAt(file, 0, HEADER_SIZE, segment.path)
           const decoded = decodeHeader(bytes)
           if (Either.isLeft(decoded)) {
-            const position = segments.indexOf(segment)
+            const position = segments.findIndex((s) => s.index === segment.index)
             const torn = isTornCreation({
               isLast: position === segments.length - 1,
               position,

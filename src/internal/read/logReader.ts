@@ -175,7 +175,7 @@ export class LogCursor<A> {
         return Effect.as(this.close(), chunk)
       }
       const end = batch.offset + batch.bytes.length
-      if (this.segment === batch.segment) this.reader!.moveTo(end, this.nextSequence)
+      if (this.segment?.index === batch.segment.index) this.reader!.moveTo(end, this.nextSequence)
       else {
         this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
         if (this.segment !== undefined) return Effect.as(this.close(), chunk)
@@ -204,7 +204,7 @@ export class LogCursor<A> {
     return Effect.gen(this, function*() {
       if (this.reader !== undefined) return this.reader
       const found = yield* this.source.segmentFor(sequence)
-      if (Option.isNone(found) || found.value === this.finished) return undefined
+      if (Option.isNone(found) || found.value.index === this.finished?.index) return undefined
       const segment = found.value
       const scope = yield* Scope.make()
       const opened = yield* Effect.either(open(this.fs, segment.path, "r").pipe(Scope.extend(scope)))
@@ -219,7 +219,7 @@ export class LogCursor<A> {
       this.segmentScope = scope
       this.segment = segment
       if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
-      const resume = this.resume?.segment === segment ? this.resume : undefined
+      const resume = this.resume?.segment.index === segment.index ? this.resume : undefined
       this.resume = undefined
       this.reader = new SegmentReader(
         file,

@@ -43,6 +43,6 @@ export const createSegment = (
       yield* fs.rename(temporary, segmentPath).pipe(Effect.mapError(fromPlatformError("rename", segmentPath)))
       // The new name must be durable before any entry in the segment is acknowledged.
       yield* syncDirectory(fs, directory)
-      return { index, firstSequence, name, path: segmentPath, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false, archived: false }
+      return { index, firstSequence, name, path: segmentPath, lastSequence: firstSequence - 1, size: HEADER_SIZE, sealed: false }
     })
   )

@@ -1,21 +1,20 @@
 /**
- * The WAL's record of one segment file, as recovery finds it and the writer extends it.
+ * The WAL's record of one segment file: an immutable value. The writer publishes a new record for
+ * the active segment with each commit (`write/snapshot.ts`); a record a reader holds never changes.
  */
 import { Option } from "effect"
 
-/** What the WAL knows of one segment. The writer updates the active one in place. */
+/** What the WAL knows of one segment when the record was made. Records of one segment share its `index`. */
 export interface SegmentState {
   readonly index: number
   readonly firstSequence: number
   readonly name: string
   readonly path: string
   /** Last committed sequence in the segment; `firstSequence - 1` while empty. */
-  lastSequence: number
+  readonly lastSequence: number
   /** Committed size in bytes. */
-  size: number
-  sealed: boolean
-  /** Reclaimed: waiting to be archived once no reader needs it. */
-  archived: boolean
+  readonly size: number
+  readonly sealed: boolean
 }
 
 /** The last segment whose first sequence is at most `sequence` (or the first segment). */

@@ -29,26 +29,29 @@ import { BatchEncoder } from "../format/frame.js"
 import { open, sizeOf, syncFile, truncate, writeAll } from "../io.js"
 import { createSegment } from "../segment/create.js"
 import type { SegmentState } from "../segment/state.js"
+import type { LogSnapshot } from "./snapshot.js"
 import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
 import type { Signal } from "../signal.js"
 import { type SyncAccess, syncAccessOf } from "../syncAccess.js"
 import { batchAttributes, SpanName } from "../tracing.js"
 import type { LiveWindow } from "../read/liveWindow.js"
 
-/** The writer's mutable state, shared read-only with readers of the same WAL. */
+/**
+ * The writer's state. Only the writer changes it; the rest of the WAL reads it. What readers need
+ * is in `snapshot`, which the writer replaces once per batch (see `snapshot.ts`).
+ */
 export interface WriterState {
-  readonly segments: Array<SegmentState>
+  /** What the writer has committed: replaced by the writer, never changed. */
+  snapshot: LogSnapshot
+  /** Sequence of the next entry framed. */
   nextSequence: number
+  /** Timestamp of the last batch framed (hybrid logical clock). */
   lastTimestamp: number
+  /** The last checkpoint framed, committed or not. */
   lastCheckpoint: number
-  /** The last acknowledged sequence: readers and tails never go past it. */
-  committed: number
-  /** The last acknowledged checkpoint entry (0 when none). */
-  committedCheckpoint: number
+  /** Set once, after a failed write or fsync: every later request fails with it. */
   poisoned: WalPoisonedError | undefined
-  closing: boolean
-  closed: boolean
-  /** Notified every time the watermark moves and when the WAL closes. */
+  /** Notified every time the writer publishes a commit, and when the WAL closes. */
   readonly committedSignal: Signal
 }
 
@@ -103,6 +106,8 @@ export interface WriterContext {
   readonly live: LiveWindow
   /** Called after every batch, served or failed, with the requests it took off the queue. */
   readonly afterBatch: (requests: ReadonlyArray<Request>, report: BatchReport | undefined) => void
+  /** The index of the first segment still on disk (the lifecycle's): rotation prunes the sealed list below it. */
+  readonly firstKept: () => number
 }
 
 /**
@@ -126,7 +131,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         yield* file.seek(written, "start")
         return { segment, file, scope, written, durable: written, allocated, access: syncAccessOf(file) } satisfies Active
       })
-    const last = state.segments[state.segments.length - 1]!
+    const last = state.snapshot.active
     let active: Active | undefined
     let bytesWritten = 0
     let rotated = false
@@ -214,13 +219,20 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         // The seal and every frame before it must be durable before the next segment exists:
         // recovery requires every segment but the last to end with a valid seal frame.
         yield* sync
-        segment.lastSequence = lastSequence
-        segment.size = current.written
-        segment.sealed = true
         const next = yield* createSegment(fs, ctx.path, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
         yield* Scope.close(current.scope, Exit.void)
         active = undefined
-        state.segments.push(next)
+        const published = state.snapshot
+        const firstKept = ctx.firstKept()
+        state.snapshot = {
+          sealed: [
+            ...published.sealed.filter((s) => s.index >= firstKept),
+            { ...segment, lastSequence, size: current.written, sealed: true }
+          ],
+          active: next,
+          committed: published.committed,
+          committedCheckpoint: published.committedCheckpoint
+        }
         rotated = true
         active = yield* openActive(next, next.size)
       })
@@ -256,11 +268,13 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     /** Publishes a committed batch: the new watermark, its bytes for live tails, a wake-up for the tails. */
     const publish = (appended: boolean) => {
       if (!appended) return
-      const current = active!
-      current.segment.lastSequence = state.nextSequence - 1
-      current.segment.size = current.written
-      state.committed = state.nextSequence - 1
-      state.committedCheckpoint = state.lastCheckpoint
+      const committed = state.nextSequence - 1
+      state.snapshot = {
+        sealed: state.snapshot.sealed,
+        active: { ...active!.segment, lastSequence: committed, size: active!.written },
+        committed,
+        committedCheckpoint: state.lastCheckpoint
+      }
       live.commit()
       state.committedSignal.notify()
     }
