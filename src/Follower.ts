@@ -21,6 +21,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type { Effect, Option, Stream } from "effect"
 import type * as Durability from "./Durability.js"
+import * as envelope from "./internal/envelope.js"
 import * as internal from "./internal/follower.js"
 import type { ReplicationChunk, TornTail } from "./Wal.js"
 import type { WalCorruptionError, WalError } from "./WalError.js"
@@ -154,7 +155,7 @@ export const follow: <E, R>(
  *
  * @since 0.1.0
  */
-export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = internal.encodeChunk
+export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = envelope.encodeChunk
 
 /**
  * Turns a byte stream of `encodeChunk` messages, cut anywhere (pipe or socket reads), back into
@@ -165,4 +166,4 @@ export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = internal.enc
  */
 export const decodeChunks: <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>
-) => Stream.Stream<ReplicationChunk, E | WalCorruptionError, R> = internal.decodeChunks
+) => Stream.Stream<ReplicationChunk, E | WalCorruptionError, R> = envelope.decodeChunks

@@ -16,6 +16,7 @@ import type * as Path from "@effect/platform/Path"
 import type { Option } from "effect"
 import { Effect, Stream } from "effect"
 import * as internal from "./internal/inspect.js"
+import * as repairInternal from "./internal/repair.js"
 import { repairSpan } from "./internal/tracing.js"
 import type { TornTail } from "./Wal.js"
 import type {
@@ -298,7 +299,7 @@ export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalF
 export const repair = (
   directory: string
 ): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
-  withFileSystem((fs) => internal.repair(fs, directory)).pipe(repairSpan(directory))
+  withFileSystem((fs) => repairInternal.repair(fs, directory)).pipe(repairSpan(directory))
 
 /**
  * The typed error a problem stands for: `WalCorruptionError` or `WalFormatError`.
