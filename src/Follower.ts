@@ -30,6 +30,7 @@ import type { WalCorruptionError, WalError } from "./WalError.js"
  * Options of `follow`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FollowOptions<E, R> {
   /** The replica directory; created with its parents when missing. */
@@ -59,6 +60,7 @@ export interface FollowOptions<E, R> {
  * What opening the replica found and repaired before following.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReplicaRecovery {
   /** Segment files in the replica after recovery. */
@@ -77,6 +79,7 @@ export interface ReplicaRecovery {
  * What a `follow` did.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FollowResult {
   /** The sequence the source was asked to start from. */
@@ -127,6 +130,7 @@ export interface FollowResult {
  * A failure leaves the replica a valid prefix; the next `follow` resumes from it.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const follow: <E, R>(
   options: FollowOptions<E, R>
@@ -154,6 +158,7 @@ export const follow: <E, R>(
  * checksum, frame checksums), which `follow` verifies before writing.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = envelope.encodeChunk
 
@@ -163,6 +168,7 @@ export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = envelope.enc
  * damaged envelope, or when the stream ends inside a message.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decodeChunks: <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>

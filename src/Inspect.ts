@@ -33,6 +33,7 @@ import type {
  * for damage no crash explains, or the `FormatProblem` of a header that cannot be read as this WAL's.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Problem {
   readonly file: string
@@ -45,6 +46,7 @@ export interface Problem {
  * One segment as found on disk.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SegmentInfo {
   readonly index: number
@@ -73,6 +75,7 @@ export interface SegmentInfo {
  * this very process.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LockInfo {
   readonly holder: Option.Option<{ readonly pid: number; readonly hostname: string; readonly acquiredAt: number }>
@@ -83,6 +86,7 @@ export interface LockInfo {
  * What `describe` reports.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Description {
   readonly directory: string
@@ -110,6 +114,7 @@ export interface Description {
  * Progress of `verify`: bytes read so far out of the segments' total size.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Progress {
   readonly bytesDone: number
@@ -120,6 +125,7 @@ export interface Progress {
  * Options of `verify`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VerifyOptions {
   /** Report every problem (resynchronising on the next valid frame) instead of stopping at the first. */
@@ -132,6 +138,7 @@ export interface VerifyOptions {
  * What `verify` found.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VerifyReport {
   readonly directory: string
@@ -157,6 +164,7 @@ export interface VerifyReport {
  * Options of `entries`: the inclusive range of sequence numbers to read.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EntriesOptions {
   readonly from?: number
@@ -167,6 +175,7 @@ export interface EntriesOptions {
  * An entry with its payload as stored, and the codec id of its segment header to decode it with.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RawEntry {
   readonly seq: number
@@ -180,6 +189,7 @@ export interface RawEntry {
  * What `stats` reports. Sizes of entries are payload sizes (each frame adds 32 bytes).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly directory: string
@@ -206,6 +216,7 @@ export interface Stats {
  * What `repair` did.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RepairReport {
   readonly directory: string
@@ -239,6 +250,7 @@ const withFileSystem = <A, E, R>(f: (fs: FileSystem.FileSystem) => Effect.Effect
  * Corruption does not fail it: it is listed in `problems`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const describe = (directory: string): Effect.Effect<Description, WalIOError | WalFormatError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.describe(fs, directory))
@@ -251,6 +263,7 @@ export const describe = (directory: string): Effect.Effect<Description, WalIOErr
  * or one without segments (`WalFormatError`) fails.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verify = (
   directory: string,
@@ -266,6 +279,7 @@ export const verify = (
  * `WalConfigError` for a bound that is not an integer, `WalIOError` on I/O.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const entries = (
   directory: string,
@@ -279,6 +293,7 @@ export const entries = (
  * `WalFormatError`), or `WalIOError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.stats(fs, directory))
@@ -295,6 +310,7 @@ export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalF
  * `WalCorruptionError` a cut that would remove the first segment. I/O fails with `WalIOError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const repair = (
   directory: string
@@ -305,5 +321,6 @@ export const repair = (
  * The typed error a problem stands for: `WalCorruptionError` or `WalFormatError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const problemError: (problem: Problem) => WalCorruptionError | WalFormatError = internal.problemError
