@@ -206,7 +206,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       request: Request,
       slow: (request: Request) => Effect.Effect<void, E>,
       resume: (effect: Effect.Effect<number, E | WalClosed | WalPoisonedError>) => void
-    ): Effect.Effect<void> | void => {
+    ): void => {
       if (state.closing) return resume(Effect.fail(closedError()))
       if (state.poisoned !== undefined) return resume(Effect.fail(state.poisoned))
       if (queue.offer(request)) return request.listen(resume)
