@@ -6,7 +6,7 @@
  * sequence is older than the window reads from disk until it reaches it again. While no tail is
  * attached the writer copies nothing and the window is empty.
  */
-import type { SegmentState } from "./recovery.js"
+import type { SegmentState } from "../segment/state.js"
 
 /** One committed write of the writer: whole requests' frames, in one segment. */
 export interface LiveBatch {
