@@ -101,17 +101,22 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
    * The next chunk of a tail: committed entries from memory while the tail is within the live
    * window, from disk otherwise; waits for the next commit when it has delivered everything.
    */
-  const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
-    Effect.suspend(function loop(): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
+  const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> => {
+    const pull: Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> = Effect.suspend(() => {
       // Take the signal before reading, so a commit between the read and the wait wakes us.
       const seen = state.committedSignal.version
-      const next = cursor.nextSequence <= state.snapshot.committed ? live.find(cursor.nextSequence) : undefined
-      const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, state.snapshot.committed)
-      return Effect.flatMap(read, (chunk) =>
-        Chunk.isNonEmpty(chunk) || status.closed
-          ? Effect.succeed(chunk)
-          : Effect.zipRight(state.committedSignal.changedSince(seen), Effect.suspend(loop)))
+      // Caught up: nothing to read until the next commit (or ever, once the WAL is closed).
+      const committed = state.snapshot.committed
+      if (cursor.nextSequence > committed) return waitOrEnd(seen, Chunk.empty())
+      const next = live.find(cursor.nextSequence)
+      const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, committed)
+      return Effect.flatMap(read, (chunk) => Chunk.isNonEmpty(chunk) ? Effect.succeed(chunk) : waitOrEnd(seen, chunk))
     })
+    /** After an empty read: the end of the tail when the WAL is closed, else the next commit, then `pull`. */
+    const waitOrEnd = (seen: number, empty: Chunk.Chunk<WalEntry<A>>) =>
+      status.closed ? Effect.succeed(empty) : Effect.zipRight(state.committedSignal.changedSince(seen), pull)
+    return pull
+  }
 
   const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
     Option.match(checkRange(options), {

@@ -66,7 +66,7 @@ export const makeAppender = <A>(ctx: AppenderContext<A>): Appender<A> => {
     request: Request,
     slow: (request: Request) => Effect.Effect<void, E>,
     resume: (effect: Effect.Effect<number, E | WalClosed | WalPoisonedError>) => void
-  ): Effect.Effect<void> | void => {
+  ): void => {
     if (status.closing) return resume(Effect.fail(closedError()))
     if (state.poisoned !== undefined) return resume(Effect.fail(state.poisoned))
     if (queue.offer(request)) return request.listen(resume)

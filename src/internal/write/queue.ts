@@ -44,15 +44,20 @@ export class Request {
   }
 
   /**
-   * Registers `resume` as the waiter for the outcome (at once when it is already known); returns
-   * the canceler of an `Effect.async`. Interrupting the waiter does not withdraw the request.
+   * Registers `resume` as the waiter for the outcome (at once when it is already known), from the
+   * registration of an `Effect.async`. Interrupting the waiter does not withdraw the request.
+   *
+   * There is deliberately no canceler: an interrupted fiber ignores a later `resume` (Effect calls
+   * an async registration's resume at most once), and the request drops `resume` when the batch
+   * completes it. A canceler per append cost a closure and an Effect, and it tied the request to
+   * Effect's interrupt continuation: once V8 pretenured that continuation's allocation site (it
+   * does so at random during warm-up), every request and payload survived into the old
+   * generation, and 64 concurrent producers spent 5x the CPU per append (docs/design.md,
+   * "No canceler per append").
    */
-  listen(resume: (exit: Exit.Exit<number, RequestError>) => void): Effect.Effect<void> | void {
+  listen(resume: (exit: Exit.Exit<number, RequestError>) => void): void {
     if (this.exit !== undefined) return resume(this.exit)
     this.callback = resume
-    return Effect.sync(() => {
-      this.callback = undefined
-    })
   }
 
   /** Waits for completion. Interrupting the waiter does not withdraw the request. */
