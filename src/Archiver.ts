@@ -19,6 +19,7 @@ import { ensureDirectory, open, syncDirectory, syncFile } from "./internal/io.js
  * A reclaimed segment file handed to the archiver.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SegmentFile {
   readonly name: string
@@ -32,6 +33,7 @@ export interface SegmentFile {
  * An archiver: takes a sealed, reclaimed segment out of the WAL directory.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Service {
   /** Takes the segment out of the WAL directory (moved or deleted); fails with `WalIOError`. */
@@ -42,6 +44,7 @@ export interface Service {
  * The Archiver service tag. Optional: without it reclaimed segments are deleted.
  *
  * @since 0.1.0
+ * @category context
  */
 export class Archiver extends Context.Tag("effect-wal/Archiver")<Archiver, Service>() {}
 
@@ -49,6 +52,7 @@ export class Archiver extends Context.Tag("effect-wal/Archiver")<Archiver, Servi
  * Deletes reclaimed segments (the default).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const deleting = (fs: FileSystem.FileSystem): Service => ({
   archive: (segment) => fs.remove(segment.path).pipe(Effect.mapError(fromPlatformError("remove", segment.path)))
@@ -60,6 +64,7 @@ export const deleting = (fs: FileSystem.FileSystem): Service => ({
  * both places, never in neither.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const directory = (fs: FileSystem.FileSystem, path: Path.Path, target: string): Service => ({
   archive: (segment) =>
@@ -78,6 +83,7 @@ export const directory = (fs: FileSystem.FileSystem, path: Path.Path, target: st
  * Provides an archiver that moves reclaimed segments into `target`.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerDirectory = (target: string): Layer.Layer<Archiver, never, FileSystem.FileSystem | Path.Path> =>
   Layer.effect(Archiver, Effect.zipWith(FileSystem.FileSystem, Path.Path, (fs, path) => directory(fs, path, target)))
@@ -86,5 +92,6 @@ export const layerDirectory = (target: string): Layer.Layer<Archiver, never, Fil
  * Provides a custom archiver.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (service: Service): Layer.Layer<Archiver> => Layer.succeed(Archiver, service)

@@ -22,6 +22,7 @@ import { isValidCodecId } from "./internal/format/header.js"
  * may throw; the WAL turns a throw into `WalCodecError` for the one entry concerned.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Service {
   /** Stable id written into segment headers: 1 to 64 printable ASCII characters. */
@@ -36,6 +37,7 @@ export interface Service {
  * A reversible byte transform (compression, encryption) that composes onto any codec.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Transform {
   /** Stable id; a composed codec's id is `"<codec>+<transform>"`. */
@@ -50,6 +52,7 @@ export interface Transform {
  * The Codec service tag. Read with a JSON default, so it is optional in every environment.
  *
  * @since 0.1.0
+ * @category context
  */
 export class Codec extends Context.Tag("effect-wal/Codec")<Codec, Service>() {}
 
@@ -68,6 +71,7 @@ const refuseNonFinite = (_key: string, value: unknown): unknown => {
  * schemas should encode them to JSON-safe values first.
  *
  * @since 0.1.0
+ * @category codecs
  */
 export const json: Service = {
   id: "json",
@@ -92,6 +96,7 @@ const msgpackDecode = Schema.decodeSync(MsgPack.schema(Schema.Unknown))
  * would change under the caller when the next chunk is read.
  *
  * @since 0.1.0
+ * @category codecs
  */
 export const msgpack: Service = {
   id: "msgpack",
@@ -106,6 +111,7 @@ export const msgpack: Service = {
  * caller owns them too (a payload kept alive keeps its read buffer, at most 256 KiB, alive).
  *
  * @since 0.1.0
+ * @category codecs
  */
 export const bytes: Service = {
   id: "bytes",
@@ -120,6 +126,7 @@ export const bytes: Service = {
  * gzip compression (id `"gzip"`) through `node:zlib`, as a transform for `withTransform`.
  *
  * @since 0.1.0
+ * @category transforms
  */
 export const gzip: Transform = {
   id: "gzip",
@@ -132,6 +139,7 @@ export const gzip: Transform = {
  * decoding runs the other way. The id records both parts (`"msgpack+gzip"`).
  *
  * @since 0.1.0
+ * @category transforms
  */
 export const withTransform = (codec: Service, transform: Transform): Service => ({
   id: `${codec.id}+${transform.id}`,
@@ -144,6 +152,7 @@ export const withTransform = (codec: Service, transform: Transform): Service => 
  * and must not be `"bytes"`, which is reserved for WALs without a schema.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const validate = (codec: Service): Effect.Effect<Service, WalConfigError> =>
   !isValidCodecId(codec.id)
@@ -156,6 +165,7 @@ export const validate = (codec: Service): Effect.Effect<Service, WalConfigError>
  * Provides a custom codec. Building the layer fails with `WalConfigError` if its id is invalid.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (codec: Service): Layer.Layer<Codec, WalConfigError> => Layer.effect(Codec, validate(codec))
 
@@ -163,6 +173,7 @@ export const layer = (codec: Service): Layer.Layer<Codec, WalConfigError> => Lay
  * Provides the JSON codec (the default when no Codec layer is given).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerJson: Layer.Layer<Codec> = Layer.succeed(Codec, json)
 
@@ -170,6 +181,7 @@ export const layerJson: Layer.Layer<Codec> = Layer.succeed(Codec, json)
  * Provides the MessagePack codec.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerMsgPack: Layer.Layer<Codec> = Layer.succeed(Codec, msgpack)
 
@@ -177,6 +189,7 @@ export const layerMsgPack: Layer.Layer<Codec> = Layer.succeed(Codec, msgpack)
  * The codec in the environment, or JSON when none was provided.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const current: Effect.Effect<Service> = Effect.map(
   Effect.serviceOption(Codec),

@@ -18,6 +18,7 @@ import { Config, ConfigError, Duration, Either, Option } from "effect"
  * Every append is fsynced before it is acknowledged; concurrent appends share one fsync.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Strict {
   readonly _tag: "Strict"
@@ -28,6 +29,7 @@ export interface Strict {
  * larger batch for one fsync.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Grouped {
   readonly _tag: "Grouped"
@@ -39,6 +41,7 @@ export interface Grouped {
  * the first unsynced write or once `bytes` unsynced bytes have accumulated, whichever comes first.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Buffered {
   readonly _tag: "Buffered"
@@ -51,6 +54,7 @@ export interface Buffered {
  * `wal.sync` and at close.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface None {
   readonly _tag: "None"
@@ -60,6 +64,7 @@ export interface None {
  * A durability mode.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Durability = Strict | Grouped | Buffered | None
 
@@ -67,6 +72,7 @@ export type Durability = Strict | Grouped | Buffered | None
  * The default mode: nothing acknowledged is ever lost.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const strict: Durability = { _tag: "Strict" }
 
@@ -74,6 +80,7 @@ export const strict: Durability = { _tag: "Strict" }
  * No fsync on the append path: fastest, and a power loss loses everything since the last sync.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const none: Durability = { _tag: "None" }
 
@@ -81,6 +88,7 @@ export const none: Durability = { _tag: "None" }
  * Group commit with a gathering window. `maxDelay` must be positive (checked when the WAL opens).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const grouped = (options: { readonly maxDelay: Duration.DurationInput }): Durability => ({
   _tag: "Grouped",
@@ -92,6 +100,7 @@ export const grouped = (options: { readonly maxDelay: Duration.DurationInput }):
  * (checked when the WAL opens).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const buffered = (options: { readonly interval: Duration.DurationInput; readonly bytes: number }): Durability => ({
   _tag: "Buffered",
@@ -103,6 +112,7 @@ export const buffered = (options: { readonly interval: Duration.DurationInput; r
  * Whether an acknowledged append survives power loss in this mode.
  *
  * @since 0.1.0
+ * @category predicates
  */
 export const survivesPowerLoss = (mode: Durability): boolean => mode._tag === "Strict" || mode._tag === "Grouped"
 
@@ -119,6 +129,7 @@ export const survivesPowerLoss = (mode: Durability): boolean => mode._tag === "S
  * The values are checked when the WAL opens, like those of the constructors.
  *
  * @since 0.2.0
+ * @category utils
  */
 export const config: Config.Config<Durability> = Config.all({
   mode: Config.literal("strict", "grouped", "buffered", "none")("mode").pipe(Config.withDefault("strict" as const)),

@@ -21,6 +21,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type { Effect, Option, Stream } from "effect"
 import type * as Durability from "./Durability.js"
+import * as envelope from "./internal/envelope.js"
 import * as internal from "./internal/follower.js"
 import type { ReplicationChunk, TornTail } from "./Wal.js"
 import type { WalCorruptionError, WalError } from "./WalError.js"
@@ -29,6 +30,7 @@ import type { WalCorruptionError, WalError } from "./WalError.js"
  * Options of `follow`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FollowOptions<E, R> {
   /** The replica directory; created with its parents when missing. */
@@ -58,6 +60,7 @@ export interface FollowOptions<E, R> {
  * What opening the replica found and repaired before following.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReplicaRecovery {
   /** Segment files in the replica after recovery. */
@@ -76,6 +79,7 @@ export interface ReplicaRecovery {
  * What a `follow` did.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FollowResult {
   /** The sequence the source was asked to start from. */
@@ -126,6 +130,7 @@ export interface FollowResult {
  * A failure leaves the replica a valid prefix; the next `follow` resumes from it.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const follow: <E, R>(
   options: FollowOptions<E, R>
@@ -153,8 +158,9 @@ export const follow: <E, R>(
  * checksum, frame checksums), which `follow` verifies before writing.
  *
  * @since 0.1.0
+ * @category utils
  */
-export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = internal.encodeChunk
+export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = envelope.encodeChunk
 
 /**
  * Turns a byte stream of `encodeChunk` messages, cut anywhere (pipe or socket reads), back into
@@ -162,7 +168,8 @@ export const encodeChunk: (chunk: ReplicationChunk) => Uint8Array = internal.enc
  * damaged envelope, or when the stream ends inside a message.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decodeChunks: <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>
-) => Stream.Stream<ReplicationChunk, E | WalCorruptionError, R> = internal.decodeChunks
+) => Stream.Stream<ReplicationChunk, E | WalCorruptionError, R> = envelope.decodeChunks

@@ -18,6 +18,7 @@ import * as internal from "./internal/host.js"
  * What the writer lock needs to know about processes.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Service {
   /** The id of this process, recorded in the lock file. */
@@ -35,6 +36,7 @@ export interface Service {
  * The `Host` service, with the Node implementation as its default.
  *
  * @since 0.2.0
+ * @category context
  */
 export class Host extends Context.Reference<Host>()("effect-wal/Host", { defaultValue: () => internal.make() }) {}
 
@@ -42,6 +44,7 @@ export class Host extends Context.Reference<Host>()("effect-wal/Host", { default
  * The Node implementation, the default: `process.pid`, `os.hostname()` and `process.kill(pid, 0)`.
  *
  * @since 0.2.0
+ * @category utils
  */
 export const node = (): Service => internal.make()
 
@@ -49,5 +52,6 @@ export const node = (): Service => internal.make()
  * A layer replacing the default `Host`.
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layer = (service: Service): Layer.Layer<never> => Layer.succeed(Host, service)

@@ -16,6 +16,7 @@ import type * as Path from "@effect/platform/Path"
 import type { Option } from "effect"
 import { Effect, Stream } from "effect"
 import * as internal from "./internal/inspect.js"
+import * as repairInternal from "./internal/repair.js"
 import { repairSpan } from "./internal/tracing.js"
 import type { TornTail } from "./Wal.js"
 import type {
@@ -32,6 +33,7 @@ import type {
  * for damage no crash explains, or the `FormatProblem` of a header that cannot be read as this WAL's.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Problem {
   readonly file: string
@@ -44,6 +46,7 @@ export interface Problem {
  * One segment as found on disk.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SegmentInfo {
   readonly index: number
@@ -72,6 +75,7 @@ export interface SegmentInfo {
  * this very process.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LockInfo {
   readonly holder: Option.Option<{ readonly pid: number; readonly hostname: string; readonly acquiredAt: number }>
@@ -82,6 +86,7 @@ export interface LockInfo {
  * What `describe` reports.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Description {
   readonly directory: string
@@ -109,6 +114,7 @@ export interface Description {
  * Progress of `verify`: bytes read so far out of the segments' total size.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Progress {
   readonly bytesDone: number
@@ -119,6 +125,7 @@ export interface Progress {
  * Options of `verify`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VerifyOptions {
   /** Report every problem (resynchronising on the next valid frame) instead of stopping at the first. */
@@ -131,6 +138,7 @@ export interface VerifyOptions {
  * What `verify` found.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface VerifyReport {
   readonly directory: string
@@ -156,6 +164,7 @@ export interface VerifyReport {
  * Options of `entries`: the inclusive range of sequence numbers to read.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EntriesOptions {
   readonly from?: number
@@ -166,6 +175,7 @@ export interface EntriesOptions {
  * An entry with its payload as stored, and the codec id of its segment header to decode it with.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RawEntry {
   readonly seq: number
@@ -179,6 +189,7 @@ export interface RawEntry {
  * What `stats` reports. Sizes of entries are payload sizes (each frame adds 32 bytes).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly directory: string
@@ -205,6 +216,7 @@ export interface Stats {
  * What `repair` did.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RepairReport {
   readonly directory: string
@@ -238,6 +250,7 @@ const withFileSystem = <A, E, R>(f: (fs: FileSystem.FileSystem) => Effect.Effect
  * Corruption does not fail it: it is listed in `problems`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const describe = (directory: string): Effect.Effect<Description, WalIOError | WalFormatError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.describe(fs, directory))
@@ -250,6 +263,7 @@ export const describe = (directory: string): Effect.Effect<Description, WalIOErr
  * or one without segments (`WalFormatError`) fails.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const verify = (
   directory: string,
@@ -265,6 +279,7 @@ export const verify = (
  * `WalConfigError` for a bound that is not an integer, `WalIOError` on I/O.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const entries = (
   directory: string,
@@ -278,6 +293,7 @@ export const entries = (
  * `WalFormatError`), or `WalIOError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
   withFileSystem((fs) => internal.stats(fs, directory))
@@ -294,15 +310,17 @@ export const stats = (directory: string): Effect.Effect<Stats, WalIOError | WalF
  * `WalCorruptionError` a cut that would remove the first segment. I/O fails with `WalIOError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const repair = (
   directory: string
 ): Effect.Effect<RepairReport, WalIOError | WalLockedError | WalFormatError | WalCorruptionError, FileSystem.FileSystem | Path.Path> =>
-  withFileSystem((fs) => internal.repair(fs, directory)).pipe(repairSpan(directory))
+  withFileSystem((fs) => repairInternal.repair(fs, directory)).pipe(repairSpan(directory))
 
 /**
  * The typed error a problem stands for: `WalCorruptionError` or `WalFormatError`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const problemError: (problem: Problem) => WalCorruptionError | WalFormatError = internal.problemError

@@ -30,6 +30,7 @@ import { Volume } from "./internal/memoryFileSystem/volume.js"
  * while the filesystem is halted (see {@link ControlService.haltAfter}).
  *
  * @since 0.1.0
+ * @category models
  */
 export type { ErrnoCode, ErrnoException } from "./internal/memoryFileSystem/errno.js"
 
@@ -44,6 +45,7 @@ export type { ErrnoCode, ErrnoException } from "./internal/memoryFileSystem/errn
  *   zeros, random garbage, or either per sector (`"mixed"`, the default).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CrashOptions {
   readonly seed: number
@@ -58,6 +60,7 @@ export interface CrashOptions {
  * names the seed and the options, for a failing test to print.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CrashReport {
   readonly seed: number
@@ -76,6 +79,7 @@ export interface CrashReport {
  * predicate on the absolute path the file was opened with.
  *
  * @since 0.1.0
+ * @category models
  */
 export type PathFilter = string | ((path: string) => boolean)
 
@@ -85,6 +89,7 @@ export type PathFilter = string | ((path: string) => boolean)
  * durable.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SyncFailureOptions {
   readonly nth: number
@@ -100,6 +105,7 @@ export interface SyncFailureOptions {
  * write through the same handle then fails with `code`, so `writeAll` fails after a partial write.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WriteFailureOptions {
   readonly nth: number
@@ -113,6 +119,7 @@ export interface WriteFailureOptions {
  * same file, drawn from `seed` in `[0, max(file length, intended offset)]`; it reports success.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MisdirectedWriteOptions {
   readonly nth: number
@@ -125,6 +132,7 @@ export interface MisdirectedWriteOptions {
  * `bit` (0 = least significant).
  *
  * @since 0.1.0
+ * @category models
  */
 export type BitFlipOptions =
   | { readonly path: string; readonly seed: number }
@@ -134,6 +142,7 @@ export type BitFlipOptions =
  * An armed (or applied) fault plan and how many times it fired.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FaultReport {
   readonly description: string
@@ -144,6 +153,7 @@ export interface FaultReport {
  * One file or directory of a snapshot, by absolute path.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SnapshotEntry =
   | { readonly _tag: "File"; readonly path: string; readonly bytes: Uint8Array }
@@ -154,6 +164,7 @@ export type SnapshotEntry =
  * never count as filesystem operations.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ControlService {
   /**
@@ -229,6 +240,7 @@ export interface ControlService {
  * The controller of the in-memory filesystem provided alongside it.
  *
  * @since 0.1.0
+ * @category context
  */
 export class Control extends Context.Tag("effect-wal/MemoryFileSystem/Control")<Control, ControlService>() {}
 
@@ -240,6 +252,7 @@ export class Control extends Context.Tag("effect-wal/MemoryFileSystem/Control")<
  * `NodeFileSystem`. Both paths have the same durability contract; a test suite can run both.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   readonly cwd?: string
@@ -250,6 +263,7 @@ export interface Options {
  * A filesystem and its controller.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryFileSystem {
   readonly fileSystem: FileSystem.FileSystem
@@ -260,6 +274,7 @@ export interface MemoryFileSystem {
  * Makes a new, independent, empty filesystem (only `/`, `/tmp` and `cwd`, all durable).
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options?: Options): Effect.Effect<MemoryFileSystem> =>
   Effect.map(Clock.currentTimeMillis, (now) => {
@@ -275,6 +290,7 @@ export const make = (options?: Options): Effect.Effect<MemoryFileSystem> =>
  * other layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerWith = (options: Options): Layer.Layer<FileSystem.FileSystem | Control | Path.Path> =>
   Layer.merge(
@@ -290,5 +306,6 @@ export const layerWith = (options: Options): Layer.Layer<FileSystem.FileSystem |
  * build is independent.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<FileSystem.FileSystem | Control | Path.Path> = layerWith({})

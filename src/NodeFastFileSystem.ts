@@ -42,6 +42,7 @@ import * as internal from "./internal/nodeFastFileSystem.js"
  * (the layer dies with a message naming the package when it is not installed).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = internal.layer
 
@@ -49,5 +50,6 @@ export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = internal.la
  * Wraps any Node-backed `FileSystem` (one whose files carry real descriptors) the same way.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: (base: FileSystem.FileSystem) => FileSystem.FileSystem = internal.make

@@ -20,6 +20,7 @@ import * as MemoryFileSystem from "./MemoryFileSystem.js"
  * `before` returned) on the second, and how the crash between them ends the first.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface CrashAndReopenOptions<ROut, A, E1, B, E2> {
   /** Runs on the services of the first life; the process dies as soon as it ends. */
@@ -43,6 +44,7 @@ export interface CrashAndReopenOptions<ROut, A, E1, B, E2> {
  * Failures of the first life's finalizers are expected and ignored.
  *
  * @since 0.2.0
+ * @category utils
  */
 export const crashAndReopen = <ROut, E, RIn, A, E1, B, E2>(
   layer: Layer.Layer<ROut, E, RIn>,

@@ -36,6 +36,7 @@ import {
  * The payload belongs to the caller: the WAL never writes into it after handing it out.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WalEntry<A> {
   readonly seq: number
@@ -48,6 +49,7 @@ export interface WalEntry<A> {
  * Options shared by `make`, `layer` and `reader`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ReadOptions<A = Uint8Array, I = unknown> {
   /** The WAL directory; created with its parents when missing (writer only). */
@@ -65,6 +67,7 @@ export interface ReadOptions<A = Uint8Array, I = unknown> {
  * Options of a writer.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options<A = Uint8Array, I = unknown> extends ReadOptions<A, I> {
   /** When an append is acknowledged (default `Durability.strict`). */
@@ -103,6 +106,7 @@ export interface Options<A = Uint8Array, I = unknown> extends ReadOptions<A, I> 
  * A torn tail that recovery cut off: data written but never made durable before a crash.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface TornTail {
   /** The segment file that was truncated. */
@@ -121,6 +125,7 @@ export interface TornTail {
  * What opening the WAL found and did. Nothing is repaired without being reported here.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RecoveryReport {
   /** Whether the directory held no WAL and a new one was created. */
@@ -163,6 +168,7 @@ export interface RecoveryReport {
  * `archived` (reclaimed, removed once no reader needs it). States only move forward.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SegmentStatus = "active" | "sealed" | "archived"
 
@@ -170,6 +176,7 @@ export type SegmentStatus = "active" | "sealed" | "archived"
  * One segment of the log.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SegmentInfo {
   readonly index: number
@@ -186,6 +193,7 @@ export interface SegmentInfo {
  * Back-pressure signals, sampled after every batch.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Pressure {
   /** Requests waiting for the writer. */
@@ -208,6 +216,7 @@ export interface Pressure {
  * frames end with a seal frame has `sealed: true`: the next chunk starts the next segment.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ReplicationChunk =
   | {
@@ -230,6 +239,7 @@ export type ReplicationChunk =
  * Errors of opening a WAL.
  *
  * @since 0.1.0
+ * @category models
  */
 export type OpenError = WalConfigError | WalIOError | WalLockedError | WalFormatError | WalCorruptionError
 
@@ -237,6 +247,7 @@ export type OpenError = WalConfigError | WalIOError | WalLockedError | WalFormat
  * Errors of an append.
  *
  * @since 0.1.0
+ * @category models
  */
 export type AppendError =
   | WalCodecError
@@ -252,6 +263,7 @@ export type AppendError =
  * condition of the log, so it is not in this union.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError
 
@@ -260,6 +272,7 @@ export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCo
  * the writer opened: a failed read or damage found in a segment.
  *
  * @since 0.2.0
+ * @category models
  */
 export type StreamBytesError = WalIOError | WalCorruptionError
 
@@ -267,6 +280,7 @@ export type StreamBytesError = WalIOError | WalCorruptionError
  * A read-only view of a WAL.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface WalReader<A> {
   /** The WAL directory. */
@@ -284,6 +298,7 @@ export interface WalReader<A> {
  * writer and the writer never waits for a reader.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Wal<A> extends WalReader<A> {
   /** Appends one entry and returns its sequence number once durable under the mode in use. */
@@ -353,6 +368,7 @@ export interface Wal<A> extends WalReader<A> {
  * syncs what is queued, and releases the lock.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: {
   <A, I>(
@@ -368,6 +384,7 @@ export const make: {
  * segments it needs, and lists the directory again when one was reclaimed since it listed.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const reader: {
   <A, I>(
@@ -380,6 +397,7 @@ export const reader: {
  * The Effect metrics of one WAL, each tagged `wal_directory`.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface WalMetrics {
   /** `wal_appends_total`: entries acknowledged. */
@@ -410,6 +428,7 @@ export interface WalMetrics {
  * WAL the same way in both places when `..` or symbolic links are involved.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const metrics = (directory: string): WalMetrics => Metrics.make(directory)
 
@@ -422,6 +441,7 @@ export const metrics = (directory: string): WalMetrics => Metrics.make(directory
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = <Id, A, I>(
   tag: Context.Tag<Id, Wal<A>>,
@@ -432,6 +452,7 @@ export const layer = <Id, A, I>(
  * Like `layer`, for a WAL of raw `Uint8Array` payloads.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerBytes = <Id>(
   tag: Context.Tag<Id, Wal<Uint8Array>>,
@@ -446,6 +467,7 @@ export const layerBytes = <Id>(
  * `Durability.config` for `durability`.
  *
  * @since 0.2.0
+ * @category models
  */
 export type ConfigOptions =
   & { readonly directory: Config.Config<string> }
@@ -458,6 +480,7 @@ export type ConfigOptions =
  * (reported as `ConfigError.InvalidData` at the option's path), then the errors of opening.
  *
  * @since 0.2.0
+ * @category models
  */
 export type OpenConfigError = ConfigErrorModule.ConfigError | Exclude<OpenError, WalConfigError>
 
@@ -471,6 +494,7 @@ const configPath = (field: string): Array<string> => field.split(".")
  * so every configuration problem is a `ConfigError`.
  *
  * @since 0.2.0
+ * @category constructors
  */
 export const makeConfig: {
   <A, I>(
@@ -505,6 +529,7 @@ export const makeConfig: {
  * ```
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layerConfig = <Id, A, I>(
   tag: Context.Tag<Id, Wal<A>>,

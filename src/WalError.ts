@@ -19,6 +19,7 @@ import { Predicate, Schema } from "effect"
  * because @effect/platform reports most of them with the reason `"Unknown"`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalIOError extends Schema.TaggedError<WalIOError>()("WalIOError", {
   operation: Schema.String,
@@ -38,6 +39,7 @@ export class WalIOError extends Schema.TaggedError<WalIOError>()("WalIOError", {
  * is repaired; `file` and `offset` name the first bad byte so an operator can inspect or repair it.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalCorruptionError extends Schema.TaggedError<WalCorruptionError>()("WalCorruptionError", {
   file: Schema.String,
@@ -53,6 +55,7 @@ export class WalCorruptionError extends Schema.TaggedError<WalCorruptionError>()
  * The schema of `FormatProblem`.
  *
  * @since 0.2.0
+ * @category errors
  */
 export const FormatProblem = Schema.Literal(
   "foreign-file",
@@ -66,6 +69,7 @@ export const FormatProblem = Schema.Literal(
  * Why a segment file was refused before any of its frames were read.
  *
  * @since 0.1.0
+ * @category models
  */
 export type FormatProblem = typeof FormatProblem.Type
 
@@ -76,6 +80,7 @@ export type FormatProblem = typeof FormatProblem.Type
  * (`wal-id-mismatch`).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalFormatError extends Schema.TaggedError<WalFormatError>()("WalFormatError", {
   file: Schema.String,
@@ -91,6 +96,7 @@ export class WalFormatError extends Schema.TaggedError<WalFormatError>()("WalFor
  * A payload could not be encoded to bytes or decoded back by the schema and codec in use.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalCodecError extends Schema.TaggedError<WalCodecError>()("WalCodecError", {
   direction: Schema.Literal("encode", "decode"),
@@ -106,6 +112,7 @@ export class WalCodecError extends Schema.TaggedError<WalCodecError>()("WalCodec
  * An option passed to `Wal.make`, `Wal.reader` or a durability constructor is invalid.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalConfigError extends Schema.TaggedError<WalConfigError>()("WalConfigError", {
   field: Schema.String,
@@ -120,6 +127,7 @@ export class WalConfigError extends Schema.TaggedError<WalConfigError>()("WalCon
  * The WAL's scope has closed: it takes no more appends.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalClosedError extends Schema.TaggedError<WalClosedError>()("WalClosedError", {
   directory: Schema.String
@@ -133,6 +141,7 @@ export class WalClosedError extends Schema.TaggedError<WalClosedError>()("WalClo
  * The append queue is full and the WAL was opened with `overflow: "fail"`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalOverloadedError extends Schema.TaggedError<WalOverloadedError>()("WalOverloadedError", {
   capacity: Schema.Number
@@ -148,6 +157,7 @@ export class WalOverloadedError extends Schema.TaggedError<WalOverloadedError>()
  * data that is not on disk. `cause` is the first I/O failure.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalPoisonedError extends Schema.TaggedError<WalPoisonedError>()("WalPoisonedError", {
   cause: WalIOError
@@ -161,6 +171,7 @@ export class WalPoisonedError extends Schema.TaggedError<WalPoisonedError>()("Wa
  * Another writer, in this process or another one, holds the directory's lock.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalLockedError extends Schema.TaggedError<WalLockedError>()("WalLockedError", {
   directory: Schema.String,
@@ -175,6 +186,7 @@ export class WalLockedError extends Schema.TaggedError<WalLockedError>()("WalLoc
  * An entry (or an atomic batch) is larger than the WAL accepts.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class WalEntryTooLargeError extends Schema.TaggedError<WalEntryTooLargeError>()("WalEntryTooLargeError", {
   size: Schema.Number,
@@ -190,6 +202,7 @@ export class WalEntryTooLargeError extends Schema.TaggedError<WalEntryTooLargeEr
  * endpoint's or an `Rpc`'s error channel.
  *
  * @since 0.2.0
+ * @category errors
  */
 export const WalError = Schema.Union(
   WalIOError,
@@ -208,6 +221,7 @@ export const WalError = Schema.Union(
  * Every error effect-wal reports.
  *
  * @since 0.1.0
+ * @category models
  */
 export type WalError = typeof WalError.Type
 
@@ -217,6 +231,7 @@ const errorTags: ReadonlySet<string> = new Set(WalError.members.map((member) => 
  * Whether a value is one of the errors above.
  *
  * @since 0.1.0
+ * @category guards
  */
 export const isWalError = (u: unknown): u is WalError =>
   Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && errorTags.has(u._tag)
@@ -226,6 +241,7 @@ export const isWalError = (u: unknown): u is WalError =>
  * @effect/platform `SystemError`s keep the Node error as their `cause`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const errnoCode = (error: unknown): string | undefined => {
   let current: unknown = error
@@ -241,6 +257,7 @@ export const errnoCode = (error: unknown): string | undefined => {
  * boundary where platform errors enter the WAL's error model.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const fromPlatformError = (operation: string, path: string) => (error: PlatformError): WalIOError =>
   new WalIOError({ operation, path, code: errnoCode(error), cause: error })

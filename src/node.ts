@@ -7,5 +7,8 @@
  * @packageDocumentation
  */
 
-/** @since 0.1.0 */
+/**
+ * @since 0.1.0
+ * @category modules
+ */
 export * as NodeFastFileSystem from "./NodeFastFileSystem.js"

@@ -1,7 +1,8 @@
 /**
- * Read-only readers (`Wal.reader`, `Inspect.entries`, the CLI's `dump`) while the writer reclaims
- * in another fiber: the reclamation is placed deterministically between the reader's directory
- * listing and its first open of a segment, on the in-memory file system and on a real directory.
+ * Read-only readers (`Wal.reader`, `Inspect.entries`, the CLI's `dump`) while the writer reclaims:
+ * in another fiber, with the reclamation placed deterministically between the reader's directory
+ * listing and its first open of a segment, on the in-memory file system and on a real directory;
+ * and in another process that reclaims a segment every few appends.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
@@ -9,6 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Layer } from "effect"
 import { Inspect, MemoryFileSystem, Wal } from "../src/index.js"
 import { collect, tempDir } from "./helpers.js"
+import { compiled, startNode } from "./processes.js"
 
 /**
  * A FileSystem that runs `hook.run` once, before the next file is opened: after the reader listed
@@ -68,3 +70,41 @@ const suite = (name: string, layer: Layer.Layer<FileSystem.FileSystem | import("
 
 suite("MemoryFileSystem", MemoryFileSystem.layer, Effect.succeed("/wal"))
 suite("real directory", NodeContext.layer, tempDir)
+
+describe("read-only readers while a writer process reclaims", () => {
+  it.scopedLive("every replay of a retained range is whole", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() => startNode(compiled("test/fixtures/reclaimer.ts"), [dir])),
+        (child) => Effect.sync(() => child.kill("SIGKILL"))
+      )
+      let acked = 0
+      child.stdout.on("data", (data: Buffer) => {
+        for (const line of data.toString("utf8").split("\n")) if (line.startsWith("ack ")) acked = Math.max(acked, Number(line.slice(4)))
+      })
+      yield* Effect.sleep("50 millis").pipe(Effect.repeat({ until: () => acked >= 100 }))
+      const reader = yield* Wal.reader({ directory: dir })
+      let whole = 0
+      for (let round = 0; round < 40; round++) {
+        // Four segments of six entries are retained: twelve entries back is retained when the
+        // replay starts, though the writer may reclaim it (and, on a slow machine, all of the
+        // range) before the read gets there. No replay may fail, and what it reads is whole.
+        const to = acked
+        const from = to - 12
+        const [entries, dumped] = yield* Effect.all([
+          collect(reader.replay({ from, to })),
+          collect(Inspect.entries(dir, { from, to }))
+        ])
+        for (const seqs of [entries.map((e) => e.seq), dumped.map((e) => e.seq)]) {
+          if (seqs.length === 0) continue
+          whole++
+          expect(seqs.at(-1)).toBe(to)
+          expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i))
+          expect(seqs[0]).toBeGreaterThanOrEqual(from)
+        }
+        yield* Effect.sleep("5 millis")
+      }
+      expect(whole).toBeGreaterThan(0)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})

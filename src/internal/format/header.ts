@@ -1,6 +1,19 @@
 /**
  * Segment headers: encode, and decode with a precise reason for every way a file can fail to be
  * a segment of this format.
+ *
+ * Layout (128 bytes, little-endian), see docs/format.md:
+ *    0  u8[8]  magic           "EFWALSEG" (SEGMENT_MAGIC)
+ *    8  u16    version         FORMAT_VERSION
+ *   10  u16    header size     HEADER_SIZE
+ *   12  u8[4]  reserved        zero
+ *   16  u8[16] WAL id          random, fixed at creation (WAL_ID_OFFSET)
+ *   32  u64    segment index   (SEGMENT_INDEX_OFFSET)
+ *   40  u64    first sequence  (FIRST_SEQUENCE_OFFSET)
+ *   48  u8     codec id length 1 to 64 (CODEC_LENGTH_OFFSET)
+ *   49  u8[64] codec id        printable ASCII (CODEC_OFFSET), zero-padded
+ *  113  u8[11] reserved        zero
+ *  124  u32    checksum        CRC-32C of bytes [0, 124) (CHECKSUM_OFFSET)
  */
 import { Either } from "effect"
 import type { FormatProblem } from "../../WalError.js"
@@ -23,9 +36,14 @@ export interface HeaderProblem {
   readonly detail: string
 }
 
-const CHECKSUM_OFFSET = HEADER_SIZE - 4
+const VERSION_OFFSET = 8
+const HEADER_SIZE_OFFSET = 10
+const WAL_ID_OFFSET = 16
+const SEGMENT_INDEX_OFFSET = 32
+const FIRST_SEQUENCE_OFFSET = 40
 const CODEC_LENGTH_OFFSET = 48
 const CODEC_OFFSET = 49
+const CHECKSUM_OFFSET = HEADER_SIZE - 4
 
 /** Whether a codec id can be stored: 1 to 64 printable ASCII characters, no spaces. */
 export const isValidCodecId = (id: string): boolean => /^[\x21-\x7e]{1,64}$/.test(id)
@@ -37,11 +55,11 @@ export const encodeHeader = (header: Omit<SegmentHeader, "version">): Uint8Array
   const bytes = new Uint8Array(HEADER_SIZE)
   const view = viewOf(bytes)
   bytes.set(SEGMENT_MAGIC, 0)
-  view.setUint16(8, FORMAT_VERSION, true)
-  view.setUint16(10, HEADER_SIZE, true)
-  bytes.set(header.walId, 16)
-  writeU64(view, 32, header.segmentIndex)
-  writeU64(view, 40, header.firstSequence)
+  view.setUint16(VERSION_OFFSET, FORMAT_VERSION, true)
+  view.setUint16(HEADER_SIZE_OFFSET, HEADER_SIZE, true)
+  bytes.set(header.walId, WAL_ID_OFFSET)
+  writeU64(view, SEGMENT_INDEX_OFFSET, header.segmentIndex)
+  writeU64(view, FIRST_SEQUENCE_OFFSET, header.firstSequence)
   bytes[CODEC_LENGTH_OFFSET] = header.codecId.length
   for (let i = 0; i < header.codecId.length; i++) bytes[CODEC_OFFSET + i] = header.codecId.charCodeAt(i)
   view.setUint32(CHECKSUM_OFFSET, crc32c(bytes, 0, CHECKSUM_OFFSET), true)
@@ -64,7 +82,7 @@ export const decodeHeader = (bytes: Uint8Array): Either.Either<SegmentHeader, He
     return fail("bad-header", `truncated header: ${bytes.length} of ${HEADER_SIZE} bytes`)
   }
   const view = viewOf(bytes)
-  const version = view.getUint16(8, true)
+  const version = view.getUint16(VERSION_OFFSET, true)
   if (version > FORMAT_VERSION) {
     return fail("unsupported-version", `format version ${version} is newer than ${FORMAT_VERSION}, the newest this build reads`)
   }
@@ -72,9 +90,11 @@ export const decodeHeader = (bytes: Uint8Array): Either.Either<SegmentHeader, He
   const stored = view.getUint32(CHECKSUM_OFFSET, true)
   const actual = crc32c(bytes, 0, CHECKSUM_OFFSET)
   if (stored !== actual) return fail("bad-header", `header checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`)
-  if (view.getUint16(10, true) !== HEADER_SIZE) return fail("bad-header", `header size ${view.getUint16(10, true)} is not ${HEADER_SIZE}`)
-  const segmentIndex = readU64(view, 32)
-  const firstSequence = readU64(view, 40)
+  if (view.getUint16(HEADER_SIZE_OFFSET, true) !== HEADER_SIZE) {
+    return fail("bad-header", `header size ${view.getUint16(HEADER_SIZE_OFFSET, true)} is not ${HEADER_SIZE}`)
+  }
+  const segmentIndex = readU64(view, SEGMENT_INDEX_OFFSET)
+  const firstSequence = readU64(view, FIRST_SEQUENCE_OFFSET)
   if (segmentIndex < 0 || firstSequence < 1) return fail("bad-header", "segment index or first sequence out of range")
   const codecLength = bytes[CODEC_LENGTH_OFFSET]!
   if (codecLength < 1 || codecLength > MAX_CODEC_ID_LENGTH) return fail("bad-header", `codec id length ${codecLength} out of range`)
@@ -82,7 +102,7 @@ export const decodeHeader = (bytes: Uint8Array): Either.Either<SegmentHeader, He
   if (!isValidCodecId(codecId)) return fail("bad-header", "codec id holds characters outside printable ASCII")
   return Either.right({
     version,
-    walId: bytes.slice(16, 16 + WAL_ID_SIZE),
+    walId: bytes.slice(WAL_ID_OFFSET, WAL_ID_OFFSET + WAL_ID_SIZE),
     segmentIndex,
     firstSequence,
     codecId

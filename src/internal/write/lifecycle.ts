@@ -1,7 +1,7 @@
 /**
  * Segment lifecycle after sealing: reclamation, reader pins and retention. Reclaimed segments are
- * marked `archived`, then handed to the Archiver once no reader still needs them; the reclaim
- * point is made durable before the first of them leaves the directory.
+ * recorded here (their status reads "archived"), then handed to the Archiver once no reader still
+ * needs them; the reclaim point is made durable before the first of them leaves the directory.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"

@@ -269,9 +269,18 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const publish = (appended: boolean) => {
       if (!appended) return
       const committed = state.nextSequence - 1
+      const segment = active!.segment
       state.snapshot = {
         sealed: state.snapshot.sealed,
-        active: { ...active!.segment, lastSequence: committed, size: active!.written },
+        active: {
+          index: segment.index,
+          firstSequence: segment.firstSequence,
+          name: segment.name,
+          path: segment.path,
+          lastSequence: committed,
+          size: active!.written,
+          sealed: false
+        },
         committed,
         committedCheckpoint: state.lastCheckpoint
       }
