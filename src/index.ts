@@ -42,3 +42,6 @@ export * as Wal from "./Wal.js"
 
 /** @since 0.1.0 */
 export * as WalError from "./WalError.js"
+
+/** @since 0.2.0 */
+export * as WriterLock from "./WriterLock.js"
