@@ -67,22 +67,38 @@ export const layerFileSystem: Layer.Layer<FileSystem.FileSystem> = Layer.effect(
 export const layerWebLocks: Layer.Layer<never> = Layer.succeed(WriterLock, webLocks)
 
 /**
- * Everything `Wal.make` needs in a dedicated worker: the OPFS `FileSystem`, the POSIX `Path`, and
- * the Web Locks writer lock.
+ * The POSIX `Path` of `@effect/platform` with the OPFS root as working directory: `resolve`
+ * turns a relative path into one from `/` (a browser has no `process.cwd()`).
+ *
+ * @since 0.2.0
+ */
+export const layerPath: Layer.Layer<Path.Path> = Layer.effect(
+  Path.Path,
+  Effect.map(Path.Path, (posix) => Path.Path.of({ ...posix, resolve: (...segments) => posix.resolve("/", ...segments) }))
+).pipe(Layer.provide(Path.layer))
+
+/**
+ * Everything `Wal.make` needs in a dedicated worker: the OPFS `FileSystem`, its `Path`, and the
+ * Web Locks writer lock.
  *
  * @since 0.2.0
  */
 export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
   layerFileSystem,
-  Path.layer,
+  layerPath,
   layerWebLocks
 )
 
 /**
- * Whether a WAL failure is the origin's storage quota running out (`WalIOError` with code
- * `ENOSPC`, from the browser's `QuotaExceededError`). The append that met it was not
- * acknowledged; what was acknowledged before stays readable.
+ * Whether a WAL failure is the origin's storage quota running out: a `WalIOError` with code
+ * `ENOSPC` (from the browser's `QuotaExceededError`), or the `WalPoisonedError` an append gets
+ * when that was the write that failed. As after any failed write, the WAL acknowledges nothing
+ * more until it is reopened; the appends that met the failure were not acknowledged, and what was
+ * acknowledged before stays readable.
  *
  * @since 0.2.0
  */
-export const isQuotaExceeded = (error: WalError): boolean => error._tag === "WalIOError" && error.code === "ENOSPC"
+export const isQuotaExceeded = (error: WalError): boolean =>
+  error._tag === "WalIOError"
+    ? error.code === "ENOSPC"
+    : error._tag === "WalPoisonedError" && error.cause.code === "ENOSPC"

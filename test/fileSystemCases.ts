@@ -237,7 +237,7 @@ export const runCase = (
       expect(yield* fs.exists(`${root}/a`)).toBe(false)
     }), "posix")
 
-  test("rename moves files and directories like POSIX", (fs, root, expect) =>
+  test("rename moves files like POSIX", (fs, root, expect) =>
     Effect.gen(function*() {
       yield* fs.writeFileString(`${root}/a`, "a")
       yield* fs.writeFileString(`${root}/b`, "b")
@@ -248,6 +248,14 @@ export const runCase = (
       expect(yield* failureOf(fs.rename(`${root}/a`, `${root}/c`))).toEqual({ reason: "NotFound", code: "ENOENT" })
       expect(yield* failureOf(fs.rename(`${root}/b`, `${root}/nope/c`))).toEqual({ reason: "NotFound", code: "ENOENT" })
       yield* fs.makeDirectory(`${root}/d`)
+      expect(yield* failureOf(fs.rename(`${root}/b`, `${root}/d`))).toEqual({ reason: "BadResource", code: "EISDIR" })
+      expect(yield* failureOf(fs.rename(`${root}/d`, `${root}/b`))).toEqual({ reason: "BadResource", code: "ENOTDIR" })
+    }))
+
+  test("rename moves directories like POSIX", (fs, root, expect) =>
+    Effect.gen(function*() {
+      yield* fs.writeFileString(`${root}/b`, "b")
+      yield* fs.makeDirectory(`${root}/d`)
       yield* fs.writeFileString(`${root}/d/inner`, "i")
       yield* fs.makeDirectory(`${root}/empty`)
       expect(yield* failureOf(fs.rename(`${root}/b`, `${root}/d`))).toEqual({ reason: "BadResource", code: "EISDIR" })
@@ -257,7 +265,7 @@ export const runCase = (
       yield* fs.rename(`${root}/d`, `${root}/empty`)
       expect(yield* fs.readFileString(`${root}/empty/inner`)).toBe("i")
       expect(yield* fs.exists(`${root}/d`)).toBe(false)
-    }))
+    }), "posix")
 
   test("stat and truncate report and change sizes", (fs, root, expect) =>
     Effect.gen(function*() {

@@ -37,7 +37,8 @@ export interface DirectoryHandle {
   getDirectoryHandle(name: string, options?: { readonly create?: boolean }): Promise<DirectoryHandle>
   getFileHandle(name: string, options?: { readonly create?: boolean }): Promise<FileHandle>
   removeEntry(name: string, options?: { readonly recursive?: boolean }): Promise<void>
-  move(parent: DirectoryHandle, name: string): Promise<void>
+  /** Missing in Chromium, which moves files only. */
+  readonly move?: (parent: DirectoryHandle, name: string) => Promise<void>
   keys(): AsyncIterable<string>
 }
 

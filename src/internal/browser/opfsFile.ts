@@ -53,7 +53,9 @@ export class OpfsFile implements FileSystem.File {
 
   constructor(
     readonly fd: FileSystem.File.Descriptor,
-    private readonly handle: SyncAccessHandle,
+    /** The file's path; a rename by the same FileSystem changes it. */
+    public path: string,
+    private handle: SyncAccessHandle,
     private readonly access: Access
   ) {}
 
@@ -124,6 +126,16 @@ export class OpfsFile implements FileSystem.File {
   /** Closes the handle; the file's other handles and its data are not affected. */
   close(): void {
     this.handle.close()
+  }
+
+  /**
+   * Gives the file a new handle on `path` in place of its current one, which the caller has
+   * closed: OPFS cannot move a file while a handle is open on it, so a rename closes the file's
+   * handles, moves it, and gives each open file a handle on the moved file (`opfsFileSystem.ts`).
+   */
+  reattach(path: string, handle: SyncAccessHandle): void {
+    this.handle = handle
+    this.path = path
   }
 
   /** Runs a synchronous operation, turning what it throws into the `SystemError` for `method`. */

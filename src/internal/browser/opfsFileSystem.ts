@@ -58,6 +58,8 @@ interface Location {
 /** Builds the FileSystem on the OPFS directory `root`. */
 export const make = (root: DirectoryHandle): FileSystem.FileSystem => {
   let nextFd = 3
+  /** The files this FileSystem has open, which a rename of their file moves along. */
+  const openFiles = new Set<OpfsFile>()
 
   /** Runs an OPFS call for `method` on `path`, mapping what it throws to a `SystemError`. */
   const run = <A>(
@@ -119,11 +121,13 @@ export const make = (root: DirectoryHandle): FileSystem.FileSystem => {
       handle.close()
       throw error
     }
-    return new OpfsFile(FileSystem.FileDescriptor(nextFd++), handle, accessOf(flag))
+    const opened = new OpfsFile(FileSystem.FileDescriptor(nextFd++), pathOf(location.names), handle, accessOf(flag))
+    openFiles.add(opened)
+    return opened
   }
 
   const close = (file: OpfsFile | OpfsDirectory): void => {
-    if (file instanceof OpfsFile) file.close()
+    if (file instanceof OpfsFile && openFiles.delete(file)) file.close()
   }
 
   /** Runs `use` on `path` opened with `flag`, closing it afterwards. */
@@ -202,6 +206,29 @@ export const make = (root: DirectoryHandle): FileSystem.FileSystem => {
     }
   }
 
+  /**
+   * Moves a file, with the handles this FileSystem has open on it: they are closed (OPFS refuses
+   * to move a file with an open handle), the file is moved, and each open file gets a new handle
+   * on it, keeping its position. If the move fails, they get handles on the file where it was.
+   */
+  const moveFile = async (
+    file: FileHandle,
+    from: string,
+    parent: DirectoryHandle,
+    name: string,
+    to: string
+  ): Promise<void> => {
+    const moving = [...openFiles].filter((open) => open.path === from)
+    for (const open of moving) open.close()
+    let at = from
+    try {
+      await file.move(parent, name)
+      at = to
+    } finally {
+      for (const open of moving) open.reattach(at, await file.createSyncAccessHandle({ mode: "readwrite-unsafe" }))
+    }
+  }
+
   const renameNow = async (from: string, to: string): Promise<void> => {
     const source = await existing(from)
     const targetNames = namesOf(to)
@@ -212,17 +239,19 @@ export const make = (root: DirectoryHandle): FileSystem.FileSystem => {
     const target = await lookup(parent, name)
     if (source.handle.kind === "file") {
       if (target?.kind === "directory") throw new ErrnoError("EISDIR", `illegal operation on a directory: ${to}`)
-      await source.handle.move(parent, name)
+      await moveFile(source.handle, pathOf(source.names), parent, name, pathOf(targetNames))
       return
     }
     if (target?.kind === "file") throw new ErrnoError("ENOTDIR", `not a directory: ${to}`)
     if (source.names.every((n, index) => targetNames[index] === n)) {
       throw new ErrnoError("EINVAL", `cannot move ${from} into itself`)
     }
-    if (target !== undefined) {
-      if ((await listNow(target, "", false)).length > 0) throw new ErrnoError("ENOTEMPTY", `directory not empty: ${to}`)
-      await parent.removeEntry(name)
+    if (target !== undefined && (await listNow(target, "", false)).length > 0) {
+      throw new ErrnoError("ENOTEMPTY", `directory not empty: ${to}`)
     }
+    // Chromium's directory handles have no move(): refuse before touching anything.
+    if (typeof source.handle.move !== "function") throw new ErrnoError("ENOTSUP", `OPFS cannot move directories: ${from}`)
+    if (target !== undefined) await parent.removeEntry(name)
     await source.handle.move(parent, name)
   }
 
