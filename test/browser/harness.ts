@@ -82,6 +82,8 @@ export const launch = async (profile: string): Promise<Chromium> => {
     "--no-first-run",
     "--no-default-browser-check",
     "--disable-gpu",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
     "--disable-dev-shm-usage",
     "--remote-debugging-port=0",
     `--user-data-dir=${profile}`,
