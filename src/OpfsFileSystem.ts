@@ -37,8 +37,8 @@ import { Effect, Layer } from "effect"
 import { browserNavigator } from "./internal/browser/dom.js"
 import { make } from "./internal/browser/opfsFileSystem.js"
 import { webLocks } from "./internal/browser/webLocks.js"
-import { WriterLock } from "./internal/lock.js"
 import type { WalError } from "./WalError.js"
+import { WriterLock } from "./WriterLock.js"
 
 /**
  * The OPFS `FileSystem` alone, on the origin's OPFS root. Building it dies with a message when

@@ -13,7 +13,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import { type Effect, Layer, type Option, type Scope } from "effect"
+import { Context, type Effect, Layer, type Option, type Scope } from "effect"
 import * as internal from "./internal/lock.js"
 import type { WalIOError, WalLockedError } from "./WalError.js"
 
@@ -46,18 +46,20 @@ export interface Service {
  *
  * @since 0.2.0
  */
-export class WriterLock extends internal.WriterLock {}
+export class WriterLock extends Context.Reference<WriterLock>()("effect-wal/WriterLock", {
+  defaultValue: (): Service => internal.fileLock
+}) {}
 
 /**
  * The `LOCK` file lock, the default.
  *
  * @since 0.2.0
  */
-export const file: Service = internal.fileLock
+export const file: Service = { acquire: (fs, directory) => internal.acquireFile(fs, directory) }
 
 /**
  * A layer replacing the default `WriterLock`.
  *
  * @since 0.2.0
  */
-export const layer = (service: Service): Layer.Layer<never> => Layer.succeed(internal.WriterLock, service)
+export const layer = (service: Service): Layer.Layer<never> => Layer.succeed(WriterLock, service)

@@ -6,8 +6,9 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { Clock, Context, Effect, Option, Random, Scope } from "effect"
+import { Clock, Effect, Option, Random, Scope } from "effect"
 import { Host } from "../Host.js"
+import { WriterLock, type Service as WriterLockService } from "../WriterLock.js"
 import { fromPlatformError, WalIOError, WalLockedError } from "../WalError.js"
 
 /** The lock file's name inside the WAL directory. */
@@ -65,14 +66,6 @@ const newToken: Effect.Effect<string> = Effect.map(
 export interface Acquired {
   /** The stale holder whose lock was taken over, if any. */
   readonly takenOver: Option.Option<string>
-}
-
-/** How a writer keeps others out of a directory: see `src/WriterLock.ts`. */
-export interface WriterLockService {
-  readonly acquire: (
-    fs: FileSystem.FileSystem,
-    directory: string
-  ) => Effect.Effect<Acquired, WalLockedError | WalIOError, Scope.Scope | Path.Path>
 }
 
 /**
@@ -157,8 +150,3 @@ export const readHolder = (
 
 /** The `LOCK` file lock, the default `WriterLock`. */
 export const fileLock: WriterLockService = { acquire: acquireFile }
-
-/** The writer lock service, the `LOCK` file unless a layer replaces it. */
-export class WriterLock extends Context.Reference<WriterLock>()("effect-wal/WriterLock", {
-  defaultValue: (): WriterLockService => fileLock
-}) {}

@@ -7,8 +7,8 @@
  */
 import * as Path from "@effect/platform/Path"
 import { Effect, Option } from "effect"
-import type { WriterLockService } from "../lock.js"
 import { WalIOError, WalLockedError } from "../../WalError.js"
+import type * as WriterLock from "../../WriterLock.js"
 import { browserNavigator, type LockManager } from "./dom.js"
 
 /** The Web Locks name of the lock on `directory` (an absolute, normalised path). */
@@ -27,7 +27,7 @@ const request = (locks: LockManager, name: string): Effect.Effect<(() => void) |
   })
 
 /** The Web Locks writer lock. */
-export const webLocks: WriterLockService = {
+export const webLocks: WriterLock.Service = {
   acquire: (_fs, directory) =>
     Effect.gen(function*() {
       const name = lockName((yield* Path.Path).resolve(directory))
