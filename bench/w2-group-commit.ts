@@ -14,13 +14,13 @@
  *
  *   npx tsx bench/w2-group-commit.ts [--runs 5] [--count 20000] [--fibers 64] [--shape long-lived|per-append]
  */
-import { Effect, Stream } from "effect"
+import { Effect, Fiber, Stream } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
 import * as Wal from "../src/Wal.js"
 import { FloorWriter } from "./lib/floor.js"
-import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report } from "./lib/harness.js"
+import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report, spread } from "./lib/harness.js"
 import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib/systems.js"
 
@@ -56,13 +56,21 @@ const produce = <E>(append: (payload: Uint8Array) => Effect.Effect<unknown, E>):
   )
 }
 
-/** The Effect floor (lib/floor.ts) under the same producers. */
-const floor = (dir: string): Promise<number> => {
+/** The Effect floor (lib/floor.ts) under the same producers, with `tails` followers counting entries. */
+const floor = async (dir: string, tails = 0): Promise<number> => {
   const writer = new FloorWriter(Path.join(dir, "floor.log"))
+  let followed = 0
+  const followers = Array.from({ length: tails }, () =>
+    Effect.runFork(writer.follow().pipe(Stream.runForEachChunk((chunk) => Effect.sync(() => void (followed += chunk.length))))))
   const started = performance.now()
-  return Effect.runPromise(produce(writer.append))
-    .then(() => (COUNT / (performance.now() - started)) * 1000)
-    .finally(() => writer.close())
+  try {
+    await Effect.runPromise(produce(writer.append))
+    if (followed > COUNT * tails) throw new Error("followers received more than was appended")
+    return (COUNT / (performance.now() - started)) * 1000
+  } finally {
+    await Effect.runPromise(Effect.forEach(followers, Fiber.interrupt, { discard: true }))
+    writer.close()
+  }
 }
 
 /** Runs the WAL; returns appends/s and the batch sizes (entries per fsync) it formed. */
@@ -117,10 +125,12 @@ const main = async () => {
     true
   )
   const mainSystem: WalSystem = "wal-fast"
-  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "raw-allocated"]
+  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "effect-floor, 8 tails", "raw-allocated"]
   if (Sqlite) others.push("better-sqlite3")
   if (Level) others.push("classic-level")
   const batchMedians: Array<number> = []
+  const tailRatios: Array<number> = []
+  const tailFloorRatios: Array<number> = []
   for (let run = 0; run < RUNS; run++) {
     const dir = makeTempDir("w2")
     const figures: Record<string, number> = {}
@@ -146,6 +156,9 @@ const main = async () => {
             break
           case "effect-floor":
             figures[system] = await floor(dir)
+            break
+          case "effect-floor, 8 tails":
+            figures[system] = await floor(dir, 8)
             break
           case "better-sqlite3": {
             const { db, insertMany } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
@@ -182,7 +195,10 @@ const main = async () => {
       removeDir(dir)
     }
     report.run(Object.fromEntries(["raw", mainSystem, ...others].map((s) => [s, figures[s]!])))
+    tailRatios.push(figures["wal-fast, 8 tails"]! / figures[mainSystem]!)
+    tailFloorRatios.push(figures["wal-fast, 8 tails"]! / figures["effect-floor, 8 tails"]!)
   }
+  report.note(`With 8 tails: wal-fast ${spread(tailRatios)}x of wal-fast without tails (goal >= 0.9x), ${spread(tailFloorRatios)}x of the Effect floor with 8 followers (each gets every batch as one chunk).`)
   report.note(`The WAL (wal-fast) formed batches of median ${batchMedians.map(fmt).join(", ")} entries per fsync (per run); raw and better-sqlite3 replay exactly the batch sizes of the same run, so raw is one write + fdatasync per batch of those sizes; raw-allocated the same in a file extended 1 MiB ahead (ftruncate), as the WAL does.`)
   report.note("better-sqlite3: WAL journal, synchronous=FULL, one transaction per batch (a synchronous API has no concurrent callers to group). classic-level: 64 concurrent put(sync: true) loops.")
   report.print()

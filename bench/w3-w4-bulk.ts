@@ -8,7 +8,7 @@
 import { Effect, Stream } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
-import { DEFAULT_READ_BUFFER } from "../src/internal/segmentReader.js"
+import { DEFAULT_READ_BUFFER } from "../src/internal/read/segmentReader.js"
 import * as Wal from "../src/Wal.js"
 import { floorChunks, floorStream } from "./lib/floor.js"
 import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report } from "./lib/harness.js"

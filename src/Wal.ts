@@ -363,7 +363,9 @@ export const make: {
 
 /**
  * A read-only view of the WAL in `options.directory`: it takes no lock, writes nothing, and can
- * run while another process writes. Each replay sees a consistent committed prefix.
+ * run while another process writes. Each replay sees a consistent committed prefix. While that
+ * writer reclaims segments, a replay reads any range still retained whole: it opens only the
+ * segments it needs, and lists the directory again when one was reclaimed since it listed.
  *
  * @since 0.1.0
  */

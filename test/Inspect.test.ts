@@ -199,6 +199,22 @@ describe("Inspect.verify", () => {
     expect(torn).toEqual(Option.getOrThrow((await reopen(dir)).recovery.tornTail))
   })
 
+  it("names the cause recovery names for a frame whose length points past the end of the file", async () => {
+    const dir = await oneSegment(fresh(), 6)
+    const [segment] = F.segmentPaths(dir)
+    const bytes = NodeFs.readFileSync(segment!)
+    let last = 128
+    while (last + 32 + bytes.readUInt32LE(last + 4) < bytes.length) last += 32 + bytes.readUInt32LE(last + 4)
+    // Within the format's limit, but far past the end of this small file.
+    bytes.writeUInt32LE(bytes.length * 4, last + 4)
+    NodeFs.writeFileSync(segment!, bytes)
+    const report = await ok(Inspect.verify(dir))
+    expect(report.problems).toEqual([])
+    const torn = Option.getOrThrow(report.tornTail)
+    expect(torn).toMatchObject({ file: segment, offset: last, reason: "incomplete frame" })
+    expect(torn).toEqual(Option.getOrThrow((await reopen(dir, "bytes")).recovery.tornTail))
+  })
+
   it("reads zeros after the last frame as free space, as recovery does", async () => {
     const dir = await F.healthy(fresh())
     const last = F.segmentPaths(dir).at(-1)!

@@ -331,6 +331,19 @@ describe("Wal: write path", () => {
       expect(yield* wal.lastSequence).toBe(acknowledged)
     })))
 
+  it.scopedLive("an interrupted append is still written, and the producers after it are acknowledged", () =>
+    live(Effect.gen(function*() {
+      const directory = yield* tempDir
+      const wal = yield* Wal.make({ directory, durability: Durability.grouped({ maxDelay: "50 millis" }) })
+      const waiting = yield* Effect.fork(wal.append(bytesOf(1)))
+      yield* Effect.yieldNow()
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(waiting))).toBe(true)
+      // The interrupted waiter withdrew nothing: its entry takes sequence 1, the next append 2.
+      expect(yield* wal.append(bytesOf(2))).toBe(2)
+      const entries = yield* collect(wal.replay())
+      expect(entries.map((e) => new TextDecoder().decode(e.payload))).toEqual(["entry-1", "entry-2"])
+    })))
+
   it.scopedLive("closing with producers waiting for room: each is acknowledged or fails with WalClosedError", () =>
     live(Effect.gen(function*() {
       const directory = yield* tempDir

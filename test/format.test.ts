@@ -21,7 +21,7 @@ import {
 } from "../src/internal/format/frame.js"
 import type { SegmentHeader } from "../src/internal/format/header.js"
 import { decodeHeader, encodeHeader, hex, isValidCodecId } from "../src/internal/format/header.js"
-import { formatSegmentName, parseSegmentName } from "../src/internal/format/segmentName.js"
+import { formatSegmentName, parseSegmentName } from "../src/internal/segment/name.js"
 
 // -----------------------------------------------------------------------------------------------
 // helpers

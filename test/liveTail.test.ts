@@ -118,6 +118,27 @@ describe("Wal: live tails", () => {
         expect(seqs).toEqual(Array.from({ length: 500 - i * 10 }, (_, k) => i * 10 + 1 + k))
       }
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.scoped("payloads a tail delivered from memory stay intact while later batches fill new buffers", () =>
+    Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: "/wal" })
+      const kept: Array<{ readonly seq: number; readonly payload: Uint8Array }> = []
+      const tail = yield* wal.tail().pipe(
+        Stream.runForEach((entry) => Effect.sync(() => void kept.push(entry))),
+        Effect.fork
+      )
+      // About 1.4 MiB of frames in batches of 1 to 7 entries: many times the memory a batch is copied into.
+      let next = 1
+      for (let batch = 0; batch < 1200; batch++) {
+        const size = 1 + (batch % 7)
+        yield* wal.appendAll(Array.from({ length: size }, (_, i) => payload(next + i, 200 + (batch % 5) * 10)))
+        next += size
+      }
+      yield* Effect.repeat(Effect.sync(() => kept.length), { until: (n) => n >= next - 1 })
+      expect(kept.map((entry) => entry.seq)).toEqual(Array.from({ length: next - 1 }, (_, i) => i + 1))
+      for (const entry of kept) expect(numberOf(entry.payload)).toBe(entry.seq)
+      yield* Fiber.interrupt(tail)
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
 })
 
 describe("Wal: batches served in one synchronous step", () => {

@@ -11,12 +11,12 @@ import { directoryTag } from "../src/internal/metrics.js"
 describe("Wal.metrics", () => {
   it.scoped("finds the metrics of a WAL opened with a trailing separator", () =>
     Effect.gen(function*() {
-      const wal = yield* Wal.make({ directory: "/metrics/wal/" })
+      const wal = yield* Wal.make({ directory: "/data/metrics-wal/" })
       yield* wal.append(new Uint8Array([1, 2, 3]))
       yield* wal.append(new Uint8Array([4]))
-      const metrics: Wal.WalMetrics = Wal.metrics("/metrics/wal")
+      const metrics: Wal.WalMetrics = Wal.metrics("/data/metrics-wal")
       expect((yield* Metric.value(metrics.appends)).count).toBe(2)
-      expect((yield* Metric.value(Wal.metrics("/metrics//./wal").segments)).value).toBe(1)
+      expect((yield* Metric.value(Wal.metrics("/data//./metrics-wal").segments)).value).toBe(1)
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
 
   it("normalises directories lexically", () => {

@@ -6,7 +6,7 @@ import * as Path from "node:path"
 import { Wal } from "../src/index.js"
 import { FLAG_CONTINUES, FrameKind } from "../src/internal/format/constants.js"
 import { BatchEncoder, frameSeed } from "../src/internal/format/frame.js"
-import { classifyEnd, type StoppedFrames } from "../src/internal/recovery.js"
+import { classifyEnd, type StoppedFrames } from "../src/internal/format/acceptance.js"
 import { collect, segmentFiles, tempDir } from "./helpers.js"
 
 const bytesOf = (n: number) => new TextEncoder().encode(`entry-${n}-${"y".repeat(n % 23)}`)

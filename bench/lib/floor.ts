@@ -38,6 +38,29 @@ export class FloorWriter {
       }
     })
 
+  /** Every batch written so far as one chunk of entries, for `follow` (only while someone follows). */
+  private readonly log: Array<Chunk.Chunk<FloorEntry>> = []
+  private followers = 0
+  private wake: Array<() => void> = []
+
+  /**
+   * A follower of the batches, as a WAL tail follows commits: after each batch is written it gets
+   * the batch's entries (built once, shared by every follower) as one chunk, or waits for the next
+   * batch. It never ends; interrupt it. The least any Stream-based tail can cost per batch.
+   */
+  follow(): Stream.Stream<FloorEntry> {
+    return Stream.suspend(() => {
+      this.followers++
+      let next = this.log.length
+      const pull: Effect.Effect<Chunk.Chunk<FloorEntry>> = Effect.suspend(() =>
+        next < this.log.length
+          ? Effect.succeed(this.log[next++]!)
+          : Effect.zipRight(Effect.async<void>((resume) => void this.wake.push(() => resume(Effect.void))), pull)
+      )
+      return Stream.repeatEffectChunk(pull)
+    })
+  }
+
   private readonly flush = (): void => {
     this.scheduled = false
     const batch = this.waiting
@@ -55,6 +78,12 @@ export class FloorWriter {
     NFS.fdatasyncSync(this.fd)
     this.written += size
     this.batches++
+    if (this.followers > 0) {
+      this.log.push(Chunk.unsafeFromArray(batch.map(({ payload }, i): FloorEntry => ({ seq: this.batches * 1000 + i, timestamp: 0, kind: "data", payload }))))
+      const wake = this.wake
+      this.wake = []
+      for (const resume of wake) resume()
+    }
     for (const { resume } of batch) resume(Effect.succeed(1))
   }
 

@@ -8,6 +8,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Effect, Layer as LayerModule, type Layer, type Scope } from "effect"
 import * as NodeFastFileSystem from "../../src/NodeFastFileSystem.js"
+import { type SyncAccess, SyncAccessId, syncAccessOf } from "../../src/internal/syncAccess.js"
 
 /** The FileSystem layers the WAL is measured with. */
 export const layers: Record<"wal-node" | "wal-fast", Layer.Layer<FileSystem.FileSystem>> = {
@@ -46,7 +47,27 @@ export const recordingBatches = (
       open: (path, options) =>
         Effect.map(fs.open(path, options), (file): FileSystem.File => {
           let pending = 0
+          const synced = () => {
+            if (pending > 0) batches.push(pending)
+            pending = 0
+          }
+          // The file's synchronous operations, recorded the same way: without them the writer
+          // would serve every batch through Effects, and the bench would measure that path
+          // instead of the one NodeFastFileSystem gives applications.
+          const access = syncAccessOf(file)
+          const recordedAccess: SyncAccess | undefined = access === undefined ? undefined : {
+            writeAll: (bytes) => {
+              access.writeAll(bytes)
+              pending += bytes.length
+            },
+            sync: () => {
+              access.sync()
+              synced()
+            },
+            truncate: access.truncate
+          }
           return {
+            ...(recordedAccess === undefined ? {} : { [SyncAccessId]: recordedAccess }),
             [FileSystemModule.FileTypeId]: FileSystemModule.FileTypeId,
             fd: file.fd,
             get stat() {
@@ -58,10 +79,7 @@ export const recordingBatches = (
             truncate: (length) => file.truncate(length),
             write: (buffer) => Effect.tap(file.write(buffer), (n) => void (pending += Number(n))),
             writeAll: (buffer) => Effect.tap(file.writeAll(buffer), () => void (pending += buffer.length)),
-            sync: Effect.tap(file.sync, () => {
-              if (pending > 0) batches.push(pending)
-              pending = 0
-            })
+            sync: Effect.tap(file.sync, synced)
           }
         })
     }))

@@ -13,104 +13,20 @@ import type { ReplicationChunk, TornTail } from "../Wal.js"
 import { WalCorruptionError, WalFormatError, type WalError, type WalIOError } from "../WalError.js"
 import { MAX_SEGMENT_BYTES, resolve } from "./config.js"
 import { readU64, viewOf, writeU64 } from "./format/bytes.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
+import { SegmentProgress } from "./format/acceptance.js"
+import { FORMAT_MAX_PAYLOAD, HEADER_SIZE } from "./format/constants.js"
 import { crc32c } from "./format/crc32c.js"
-import { decodeSealPayload, describeStop, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
+import { describeStop, FrameCursor, frameSeed, type StopReason } from "./format/frame.js"
 import { decodeHeader, type SegmentHeader } from "./format/header.js"
-import { parseSegmentName } from "./format/segmentName.js"
+import { parseSegmentName } from "./segment/name.js"
 import { ensureDirectory, open, readAt, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire } from "./lock.js"
-import {
-  checkContiguous,
-  checkHeader,
-  judgeEnd,
-  listDirectory,
-  misplacedStart,
-  readSegmentStart,
-  removeTornCreation,
-  splitAtReclaimPoint
-} from "./recovery.js"
-import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./reclaim.js"
-import { SegmentReader } from "./segmentReader.js"
-
-// ---------------------------------------------------------------------------------------------
-// Frame-by-frame state of a segment
-// ---------------------------------------------------------------------------------------------
-
-/**
- * What the frames of one segment established so far: sequencing, atomic batches, checkpoints and
- * the seal. Recovery and chunk validation feed it the same way, so the replica is held to exactly
- * the rules a WAL recovery applies.
- */
-class SegmentProgress {
-  constructor(
-    readonly firstSequence: number,
-    /** Sequence the next data or checkpoint frame must carry. */
-    public nextSequence: number,
-    /** End of the last frame. */
-    public end: number,
-    /** End of the last committing frame, or of the seal frame. */
-    public committedEnd: number,
-    /** Last sequence of a complete batch. */
-    public committedSequence: number,
-    /** Frames of an atomic batch whose committing frame has not come yet. */
-    public pending: number,
-    public sealed: boolean,
-    /** Newest checkpoint up to the last committed frame; `undefined` while unknown (older segments absent). */
-    public checkpoint: number | undefined,
-    private pendingCheckpoint: number | undefined
-  ) {}
-
-  /** A segment holding only its header. */
-  static empty(firstSequence: number, checkpoint: number | undefined): SegmentProgress {
-    return new SegmentProgress(firstSequence, firstSequence, HEADER_SIZE, HEADER_SIZE, firstSequence - 1, 0, false, checkpoint, checkpoint)
-  }
-
-  clone(): SegmentProgress {
-    return new SegmentProgress(
-      this.firstSequence,
-      this.nextSequence,
-      this.end,
-      this.committedEnd,
-      this.committedSequence,
-      this.pending,
-      this.sealed,
-      this.checkpoint,
-      this.pendingCheckpoint
-    )
-  }
-
-  /** Accounts for the frame `cursor` just decoded at segment offset `at`; returns why it is refused. */
-  accept(cursor: FrameCursor, at: number): string | undefined {
-    if (this.sealed) return "frame after the seal frame"
-    const end = at + (cursor.payloadEnd - cursor.frameStart)
-    if (cursor.kind === FrameKind.seal) {
-      if (this.pending > 0) return "seal frame inside an atomic batch"
-      const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
-      const checkpointAgrees = this.checkpoint === undefined
-        ? seal.lastCheckpoint < this.firstSequence
-        : seal.lastCheckpoint === this.checkpoint
-      if (seal.lastSequence !== cursor.sequence || seal.entryCount !== cursor.sequence - this.firstSequence + 1 || !checkpointAgrees) {
-        return "seal frame does not match the segment's entries"
-      }
-      this.sealed = true
-      this.checkpoint = seal.lastCheckpoint
-      this.end = this.committedEnd = end
-      return undefined
-    }
-    this.pending++
-    this.nextSequence = cursor.sequence + 1
-    this.end = end
-    if (cursor.kind === FrameKind.checkpoint) this.pendingCheckpoint = cursor.sequence
-    if (cursor.commits) {
-      this.pending = 0
-      this.committedEnd = end
-      this.committedSequence = cursor.sequence
-      this.checkpoint = this.pendingCheckpoint
-    }
-    return undefined
-  }
-}
+import { judgeEnd } from "./recovery.js"
+import { checkHeader, readSegmentStart, removeTornCreation } from "./segment/header.js"
+import { checkContiguous, listDirectory, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
+import { walkFrames } from "./segment/walk.js"
+import { readReclaimPoint, type ReclaimPoint, writeReclaimPoint } from "./write/reclaim.js"
+import { SegmentReader } from "./read/segmentReader.js"
 
 /** The format's descriptions, except that the follower's length limit is its `maxEntryBytes`. */
 const describeFollowerStop = (reason: Exclude<StopReason, "end">): string =>
@@ -165,33 +81,8 @@ const scanSegment = (
   Effect.gen(function*() {
     const reader = new SegmentReader(file, path, HEADER_SIZE, progress.nextSequence, seed, FORMAT_MAX_PAYLOAD)
     reader.limit = size
-    const cursor = reader.cursor
-    let stop: StopReason
-    for (;;) {
-      const result = cursor.next()
-      if (result === "frame") {
-        const at = reader.position - (cursor.position - cursor.frameStart)
-        const refused = progress.accept(cursor, at)
-        if (refused !== undefined) return yield* corruption(path, at, refused)
-        continue
-      }
-      if ((result === "end" || result === "incomplete") && (yield* reader.refill())) continue
-      stop = result
-      break
-    }
-    return yield* judgeEnd({
-      file,
-      path,
-      size,
-      isLast,
-      seed,
-      stop,
-      stopAt: reader.position,
-      pending: progress.pending,
-      committedEnd: progress.committedEnd,
-      sealed: progress.sealed,
-      describe: describeFollowerStop
-    })
+    const damage = yield* walkFrames(reader, progress)
+    return yield* judgeEnd({ file, path, size, isLast, seed, progress, damage })
   })
 
 /**
@@ -262,9 +153,7 @@ const recoverReplica = (
         }))
         tornTail = torn
       }
-      progress.end = progress.committedEnd
-      progress.nextSequence = progress.committedSequence + 1
-      progress.pending = 0
+      progress.dropPending()
       replica.last = { index: entry.index, path, header: bytes, progress, written: progress.end, durable: 0, file: undefined, scope: undefined }
     }
     const last = replica.last

@@ -19,26 +19,21 @@ import {
   type WalLockedError
 } from "../WalError.js"
 import { readU64 } from "./format/bytes.js"
-import { FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE, SEAL_PAYLOAD_SIZE, SEGMENT_MAGIC } from "./format/constants.js"
-import { decodeSealPayload, describeStop, findDurableFrameAfter, FrameCursor, frameSeed } from "./format/frame.js"
+import { classifyEnd, type Damage, SegmentProgress } from "./format/acceptance.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
+import { findDurableFrameAfter, frameSeed } from "./format/frame.js"
 import { decodeHeader, hex, type SegmentHeader } from "./format/header.js"
 import { open, readAt, sizeOf, syncDirectory, syncFile, truncate, writeAll } from "./io.js"
 import { acquire, LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
-import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
+import { type DirectorySource, directorySource } from "./read/directorySource.js"
+import { LogCursor, readChunk } from "./read/logReader.js"
 import * as Payload from "./payload.js"
-import {
-  checkHeader,
-  classifyEnd,
-  type Damage,
-  listDirectory,
-  type Listing,
-  misplacedStart,
-  readHeader,
-  type SegmentState,
-  splitAtReclaimPoint
-} from "./recovery.js"
-import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./reclaim.js"
-import { SegmentReader } from "./segmentReader.js"
+import { checkHeader, isTornCreation } from "./segment/header.js"
+import { listDirectory, type Listing, misplacedStart, splitAtReclaimPoint } from "./segment/list.js"
+import { readSeal } from "./segment/seal.js"
+import { walkFrames } from "./segment/walk.js"
+import { readReclaimPoint, RECLAIM_FILE, type ReclaimPoint } from "./write/reclaim.js"
+import { SegmentReader } from "./read/segmentReader.js"
 
 // ---------------------------------------------------------------------------------------------
 // Scanning
@@ -80,124 +75,30 @@ interface LogScan {
   readonly ignored: ReadonlyArray<string>
 }
 
-/** The outcome of walking frames from one offset of a segment until its end or damage. */
-interface Walk {
-  readonly frames: number
-  readonly entries: number
-  readonly lastSequence: number
-  readonly lastCheckpoint: number | undefined
-  readonly committedEnd: number
-  readonly sealed: boolean
-  /** Frames of an unfinished atomic batch at the stop. */
-  readonly pending: number
-  /** The frame the walk stopped on; none when it reached the end of the file. */
-  readonly stop: Option.Option<Damage>
-}
-
-interface WalkInput {
-  readonly file: FileSystem.File
-  readonly path: string
-  readonly start: number
-  readonly expectedSequence: number
-  readonly seed: number
-  readonly maxPayload: number
-  readonly lastCheckpoint: number | undefined
-  /** Whether the seal's entry count and checkpoint can be checked (not after a resynchronisation). */
-  readonly checkSeal: boolean
-  readonly onEntry: ScanOptions["onEntry"]
-  readonly progress: (offset: number) => Effect.Effect<void>
-}
-
-/** The largest payload a frame of a segment of `size` bytes can carry. */
-const maxPayloadOf = (size: number): number => Math.max(0, size - HEADER_SIZE - FRAME_HEADER_SIZE)
-
-/** Walks frames, counting committed entries and checking seal frames, until the end or damage. */
-const walkFrames = (input: WalkInput): Effect.Effect<Walk, WalIOError> =>
-  Effect.gen(function*() {
-    const reader = new SegmentReader(input.file, input.path, input.start, input.expectedSequence, input.seed, input.maxPayload)
-    const cursor = reader.cursor
-    let committedEnd = input.start
-    let lastSequence = input.expectedSequence - 1
-    let lastCheckpoint = input.lastCheckpoint
-    let pendingCheckpoint = lastCheckpoint
-    let frames = 0
-    let entries = 0
-    let sealed = false
-    // kind, sequence, timestamp, payload size of each frame of the batch in progress
-    const pending: Array<number> = []
-    const done = (stop: Option.Option<Damage>): Walk => ({
-      frames,
-      entries,
-      lastSequence,
-      lastCheckpoint,
-      committedEnd,
-      sealed,
-      pending: pending.length / 4,
-      stop
-    })
-    const structural = (offset: number, reason: string) => done(Option.some({ offset, reason, structural: true }))
-    for (;;) {
-      const result = cursor.next()
-      if (result === "frame") {
-        frames++
-        const at = reader.position - (cursor.payloadEnd - cursor.frameStart)
-        if (sealed) return structural(at, "frame after the seal frame")
-        if (cursor.kind === FrameKind.seal) {
-          if (pending.length > 0) return structural(at, "seal frame inside an atomic batch")
-          const seal = decodeSealPayload(cursor.buffer, cursor.payloadStart)
-          const agrees = seal.lastSequence === cursor.sequence &&
-            (!input.checkSeal || (seal.entryCount === entries && (lastCheckpoint === undefined
-              // The last checkpoint went with reclaimed segments: the seal can only name an earlier one.
-              ? seal.lastCheckpoint < input.expectedSequence
-              : seal.lastCheckpoint === lastCheckpoint)))
-          if (!agrees) return structural(at, "seal frame does not match the segment's entries")
-          lastCheckpoint = seal.lastCheckpoint
-          sealed = true
-          committedEnd = reader.position
-          continue
-        }
-        pending.push(cursor.kind, cursor.sequence, cursor.timestamp, cursor.payloadEnd - cursor.payloadStart)
-        if (cursor.kind === FrameKind.checkpoint) pendingCheckpoint = cursor.sequence
-        if (cursor.commits) {
-          if (input.onEntry !== undefined) {
-            for (let i = 0; i < pending.length; i += 4) input.onEntry(pending[i]!, pending[i + 1]!, pending[i + 2]!, pending[i + 3]!)
-          }
-          entries += pending.length / 4
-          pending.length = 0
-          committedEnd = reader.position
-          lastSequence = cursor.sequence
-          lastCheckpoint = pendingCheckpoint
-        }
-        continue
-      }
-      if (result === "end" || result === "incomplete") {
-        yield* input.progress(reader.position)
-        if (yield* reader.refill()) continue
-      }
-      if (result === "end") return done(Option.none())
-      return done(Option.some({ offset: reader.position, reason: describeStop[result], structural: false }))
+/**
+ * Walks a segment's frames by the frame-acceptance rule from where `progress` stands, and reports
+ * each committed entry to `onEntry` once its batch is complete.
+ */
+const walkEntries = (
+  reader: SegmentReader,
+  progress: SegmentProgress,
+  onEntry: ScanOptions["onEntry"],
+  onRead: (offset: number) => Effect.Effect<void>
+): Effect.Effect<Option.Option<Damage>, WalIOError> => {
+  if (onEntry === undefined) return walkFrames(reader, progress, { onRead })
+  // kind, sequence, timestamp, payload size of each frame of the batch in progress
+  const pending: Array<number> = []
+  return walkFrames(reader, progress, {
+    onRead,
+    onFrame: (cursor) => {
+      if (cursor.kind === FrameKind.seal) return
+      pending.push(cursor.kind, cursor.sequence, cursor.timestamp, cursor.payloadEnd - cursor.payloadStart)
+      if (!cursor.commits) return
+      for (let i = 0; i < pending.length; i += 4) onEntry(pending[i]!, pending[i + 1]!, pending[i + 2]!, pending[i + 3]!)
+      pending.length = 0
     }
   })
-
-/** Whether `bytes` could be a segment header torn by a crash during creation: zeros or a prefix of one. */
-const looksLikeTornHeader = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0 && (i >= SEGMENT_MAGIC.length || bytes[i] !== SEGMENT_MAGIC[i])) return false
-  }
-  return true
 }
-
-/** Reads the seal frame at the end of a segment; `None` unless it is valid and agrees with the header. */
-const readSeal = (file: FileSystem.File, path: string, size: number, header: SegmentHeader, seed: number) =>
-  Effect.gen(function*() {
-    if (size - SEAL_FRAME_SIZE < HEADER_SIZE) return Option.none()
-    const bytes = yield* readAt(file, size - SEAL_FRAME_SIZE, SEAL_FRAME_SIZE, path)
-    const cursor = new FrameCursor(seed, SEAL_PAYLOAD_SIZE)
-    cursor.reset(bytes, 0, bytes.length, readU64(new DataView(bytes.buffer, bytes.byteOffset), 16) + 1)
-    if (cursor.next() !== "frame" || cursor.kind !== FrameKind.seal) return Option.none()
-    const seal = decodeSealPayload(bytes, cursor.payloadStart)
-    return seal.lastSequence - header.firstSequence + 1 === seal.entryCount ? Option.some(seal) : Option.none()
-  })
 
 const corruption = (file: string, offset: number, reason: string): Problem => ({ file, offset, problem: "corruption", reason })
 
@@ -264,7 +165,7 @@ const scanLog = (
     const sizes: Array<number> = []
     for (const entry of listing.segments) sizes.push(yield* sizeOf(entry.name))
     const bytesTotal = sizes.reduce((a, b) => a + b, 0)
-    const progress = (done: number) => options.onProgress === undefined ? Effect.void : options.onProgress(done, bytesTotal)
+    const reportProgress = (done: number) => options.onProgress === undefined ? Effect.void : options.onProgress(done, bytesTotal)
 
     const segments: Array<ScannedSegment> = []
     let header = Option.none<SegmentHeader>()
@@ -305,9 +206,7 @@ const scanLog = (
         const decoded = decodeHeader(headerBytes)
         if (Either.isLeft(decoded)) {
           const { problem, detail } = decoded.left
-          const tornCreation = isLast && size <= HEADER_SIZE && (problem === "foreign-file" || problem === "bad-header") &&
-            (i > 0 || looksLikeTornHeader(headerBytes))
-          if (tornCreation) {
+          if (isTornCreation({ isLast, position: i, size, headerBytes, problem })) {
             tornTail = Option.some({ file: path, offset: 0, bytes: size, entries: 0, reason: "segment creation torn by a crash" })
           } else {
             problems.push({ file: path, offset: 0, problem, reason: detail })
@@ -337,7 +236,7 @@ const scanLog = (
         }
         const seed = frameSeed(segmentHeader.walId)
         if (options.mode === "tail" && !isLast) {
-          const seal = yield* readSeal(file, path, size, segmentHeader, seed)
+          const seal = yield* readSeal(file, path, size, segmentHeader.firstSequence, seed)
           if (Option.isSome(seal)) {
             frames++
             entries += seal.value.entryCount
@@ -347,38 +246,27 @@ const scanLog = (
             return sealed
           }
         }
-        const maxPayload = maxPayloadOf(size)
+        let progress = SegmentProgress.empty(segmentHeader.firstSequence, lastCheckpoint)
         let start = HEADER_SIZE
-        let expectedSequence = segmentHeader.firstSequence
-        let checkSeal = true
         let segmentEntries = 0
         let segmentLast = segmentHeader.firstSequence - 1
         let committedEnd = HEADER_SIZE
-        let sealed = false
         let resynchronised = false
         for (;;) {
-          const walk = yield* walkFrames({
-            file,
-            path,
-            start,
-            expectedSequence,
-            seed,
-            maxPayload,
-            lastCheckpoint,
-            checkSeal,
-            onEntry: options.onEntry,
-            progress: (offset) => progress(bytesBefore + offset)
-          })
-          frames += walk.frames
-          segmentEntries += walk.entries
-          if (walk.entries > 0) segmentLast = walk.lastSequence
-          lastCheckpoint = walk.lastCheckpoint
-          if (!resynchronised) committedEnd = walk.committedEnd
-          sealed = walk.sealed
+          // The format's limit, as recovery reads: a length past the end of the file is an
+          // incomplete frame, and the read limit keeps it from growing the buffer.
+          const reader = new SegmentReader(file, path, start, progress.nextSequence, seed, FORMAT_MAX_PAYLOAD)
+          reader.limit = size
+          const damage = yield* walkEntries(reader, progress, options.onEntry, (offset) => reportProgress(bytesBefore + offset))
+          frames += progress.frames
+          segmentEntries += progress.entries
+          if (progress.entries > 0) segmentLast = progress.committedSequence
+          lastCheckpoint = progress.checkpoint
+          if (!resynchronised) committedEnd = progress.committedEnd
           // The walk reached the end of the file after a complete batch: the segment ends there.
-          if (Option.isNone(walk.stop) && walk.pending === 0) break
-          const bytes = yield* readAt(file, walk.committedEnd, size - walk.committedEnd, path)
-          const verdict = classifyEnd({ isLast, seed, committedEnd: walk.committedEnd, pending: walk.pending, damage: walk.stop, bytes })
+          if (Option.isNone(damage) && progress.pending === 0) break
+          const bytes = yield* readAt(file, progress.committedEnd, size - progress.committedEnd, path)
+          const verdict = classifyEnd({ isLast, seed, committedEnd: progress.committedEnd, pending: progress.pending, damage, bytes })
           if (verdict._tag === "End") break
           if (verdict._tag === "TornTail") {
             tornTail = Option.some({ file: path, ...verdict.tail })
@@ -387,15 +275,20 @@ const scanLog = (
           problems.push(corruption(path, verdict.offset, verdict.reason))
           if (stopped()) break
           // Resynchronise on the next valid frame after the damage.
-          const rest = bytes.subarray(verdict.offset - walk.committedEnd)
-          const next = findDurableFrameAfter(rest, 1, rest.length, seed, maxPayload, -1)
+          const rest = bytes.subarray(verdict.offset - progress.committedEnd)
+          const next = findDurableFrameAfter(rest, 1, rest.length, seed, FORMAT_MAX_PAYLOAD, -1)
           if (next < 0) break
           const sequence = readU64(new DataView(rest.buffer, rest.byteOffset), next + 16)
           start = verdict.offset + next
-          expectedSequence = rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence
-          checkSeal = false
+          progress = SegmentProgress.resynchronised(
+            segmentHeader.firstSequence,
+            start,
+            rest[next + 8] === FrameKind.seal ? sequence + 1 : sequence,
+            lastCheckpoint
+          )
           resynchronised = true
         }
+        const sealed = progress.sealed
         if (!sealed && !isLast && !stopped()) {
           problems.push(corruption(path, size, "segment is not sealed but a later segment exists"))
         }
@@ -413,7 +306,7 @@ const scanLog = (
       }))
       segments.push(scanned)
       bytesBefore += size
-      yield* progress(bytesBefore)
+      yield* reportProgress(bytesBefore)
     }
     return {
       header,
@@ -594,82 +487,8 @@ const checkBound = (field: string, value: number | undefined): Option.Option<Wal
     ? Option.none()
     : Option.some(new WalConfigError({ field, detail: `${value} is not an integer` }))
 
-/** A read source over the segments present now, checked against the first segment's header. */
-const entrySource = (
-  fs: FileSystem.FileSystem,
-  directory: string
-): Effect.Effect<
-  { readonly source: SegmentSource; readonly codecId: string },
-  WalIOError | WalFormatError | WalCorruptionError,
-  Path.Path
-> =>
-  Effect.gen(function*() {
-    const { join } = yield* Path.Path
-    const everything = yield* listDirectory(fs, directory)
-    const reclaimPoint = yield* readReclaimPoint(fs, directory)
-    const { listing } = splitAtReclaimPoint(everything, reclaimPoint)
-    if (listing.segments.length === 0) return yield* notAWal(directory)
-    let largest = 0
-    const segments: Array<SegmentState> = []
-    for (let i = 0; i < listing.segments.length; i++) {
-      const entry = listing.segments[i]!
-      const path = join(directory, entry.name)
-      const info = yield* fs.stat(path).pipe(Effect.mapError(fromPlatformError("stat", path)))
-      largest = Math.max(largest, Number(info.size))
-      segments.push({
-        index: entry.index,
-        firstSequence: entry.firstSequence,
-        name: entry.name,
-        path,
-        lastSequence: entry.firstSequence - 1,
-        size: Number(info.size),
-        // Every segment but the last must end with a seal frame.
-        sealed: i < listing.segments.length - 1,
-        archived: false
-      })
-    }
-    const first = segments[0]!
-    const header = yield* Effect.scoped(Effect.gen(function*() {
-      const file = yield* open(fs, first.path, "r")
-      const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
-      if (Either.isLeft(decoded)) {
-        return yield* new WalFormatError({ file: first.path, problem: decoded.left.problem, detail: decoded.left.detail })
-      }
-      return decoded.right
-    }))
-    const last = segments[segments.length - 1]!
-    const source: SegmentSource = {
-      segmentFor: (sequence) =>
-        Effect.sync(() => {
-          let found: SegmentState | undefined
-          for (const segment of segments) {
-            if (segment.firstSequence <= sequence || found === undefined) found = segment
-          }
-          return Option.fromNullable(found)
-        }),
-      limitOf: () => Number.POSITIVE_INFINITY,
-      damageAtEnd: (segment) => segment === last ? "end" : "corruption",
-      checkHeader: (file, segment) =>
-        Effect.gen(function*() {
-          // A torn creation of the last segment holds no entry.
-          if (segment === last && segment !== first && segment.size <= HEADER_SIZE) {
-            const decoded = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, segment.path))
-            if (Either.isLeft(decoded) && decoded.left.problem !== "unsupported-version") return
-          }
-          yield* readHeader(file, segment.path, {
-            codecId: header.codecId,
-            walId: header.walId,
-            index: segment.index,
-            firstSequence: segment.firstSequence
-          })
-        }),
-      seed: frameSeed(header.walId),
-      maxPayload: maxPayloadOf(largest),
-      // Nothing is reclaimed while this stream reads: it holds no writer.
-      pin: () => {}
-    }
-    return { source, codecId: header.codecId }
-  })
+/** The codec id of the headers a source read (entries come only after a header was read). */
+const codecIdOf = (source: DirectorySource): string => Option.match(source.header, { onNone: () => "", onSome: (h) => h.codecId })
 
 /** See `Inspect.entries`. */
 export const entries = (
@@ -680,7 +499,10 @@ export const entries = (
   const invalid = Option.orElse(checkBound("from", options.from), () => checkBound("to", options.to))
   if (Option.isSome(invalid)) return Stream.fail(invalid.value)
   return Stream.unwrapScoped(Effect.gen(function*() {
-    const { codecId, source } = yield* entrySource(fs, directory)
+    // Read as `Wal.reader` reads, adopting the first header's codec: see `directorySource`.
+    const found = yield* directorySource(fs, directory, undefined)
+    if (Option.isNone(found)) return yield* notAWal(directory)
+    const source = found.value
     const cursor = new LogCursor(fs, source, rawPayload, Math.max(options.from ?? 1, 1))
     const upTo = options.to ?? Number.POSITIVE_INFINITY
     yield* Effect.addFinalizer(() => cursor.dispose())
@@ -690,7 +512,7 @@ export const entries = (
         Effect.flatMap((chunk) =>
           Chunk.isEmpty(chunk)
             ? Effect.fail(Option.none())
-            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId })))
+            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId: codecIdOf(source) })))
         )
       )
     )

@@ -5,7 +5,7 @@
 import { Effect, Metric, MetricBoundaries, Option, Stream } from "effect"
 import type { Pressure, WalMetrics } from "../Wal.js"
 import { Signal } from "./signal.js"
-import type { BatchReport } from "./writer.js"
+import type { BatchReport } from "./write/writer.js"
 
 const isSeparator = (char: string | undefined) => char === "/" || char === "\\"
 

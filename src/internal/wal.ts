@@ -19,21 +19,20 @@ import {
 } from "../WalError.js"
 import { resolve } from "./config.js"
 import { FORMAT_MAX_PAYLOAD, FRAME_HEADER_SIZE, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
-import { frameSeed } from "./format/frame.js"
-import { decodeHeader } from "./format/header.js"
-import { open, readAt, sizeOf } from "./io.js"
-import { Lifecycle } from "./lifecycle.js"
-import { type LeaderView, streamBytes } from "./replication.js"
-import { LiveWindow } from "./liveWindow.js"
-import { LogCursor, readChunk, readLiveChunk, type SegmentSource } from "./logReader.js"
+import { Lifecycle } from "./write/lifecycle.js"
+import { type LeaderView, streamBytes } from "./read/replication.js"
+import { LiveWindow } from "./read/liveWindow.js"
+import { directorySource } from "./read/directorySource.js"
+import { LogCursor, readChunk, readLiveChunk, type SegmentSource } from "./read/logReader.js"
 import * as Metrics from "./metrics.js"
 import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
-import { checkContiguous, listDirectory, readHeader, recover, type SegmentState } from "./recovery.js"
-import { RequestQueue } from "./requestQueue.js"
+import { recover } from "./recovery.js"
 import { Signal } from "./signal.js"
 import { openSpan, replaySpan } from "./tracing.js"
-import { type BatchReport, Request, RequestKind, run, type WriterState } from "./writer.js"
+import { Request, RequestKind, RequestQueue } from "./write/queue.js"
+import { committedSize, segmentFor } from "./write/snapshot.js"
+import { type BatchReport, run, type WriterState } from "./write/writer.js"
 
 const payloadCodecFor = <A, I>(schema: Schema.Schema<A, I, never> | undefined) =>
   schema === undefined
@@ -49,19 +48,6 @@ const checkRange = (options: { readonly from?: number; readonly to?: number } | 
     }
   }
   return Option.none()
-}
-
-/** The last segment whose first sequence is at most `sequence` (or the first segment). */
-const findSegment = (segments: ReadonlyArray<SegmentState>, sequence: number): Option.Option<SegmentState> => {
-  let low = 0
-  let high = segments.length - 1
-  if (high < 0) return Option.none()
-  while (low < high) {
-    const mid = (low + high + 1) >>> 1
-    if (segments[mid]!.firstSequence <= sequence) low = mid
-    else high = mid - 1
-  }
-  return Option.some(segments[low]!)
 }
 
 /** A stream of chunks pulled from a cursor; `pull` returns an empty chunk to end the stream. */
@@ -96,19 +82,23 @@ export const make = <A, I>(options: Options<A, I>) =>
     yield* Metric.set(metrics.recoveryFrames, report.framesVerified)
     yield* Metric.incrementBy(metrics.recoveryTruncatedBytes, Option.match(report.tornTail, { onNone: () => 0, onSome: (t) => t.bytes }))
     yield* Metric.set(metrics.segments, recovered.segments.length)
+    // Owned by the writer (see docs/design.md, "One owner per piece of state").
     const state: WriterState = {
-      segments: recovered.segments,
+      snapshot: {
+        sealed: recovered.segments.slice(0, -1),
+        active: recovered.segments[recovered.segments.length - 1]!,
+        committed: recovered.lastSequence,
+        committedCheckpoint: recovered.lastCheckpoint
+      },
       nextSequence: recovered.lastSequence + 1,
       lastTimestamp: recovered.lastTimestamp,
       lastCheckpoint: recovered.lastCheckpoint,
-      committed: recovered.lastSequence,
-      committedCheckpoint: recovered.lastCheckpoint,
       poisoned: undefined,
-      closing: false,
-      closed: false,
       committedSignal: new Signal()
     }
-    const lifecycle = new Lifecycle(fs, path, directory, state.segments, archiver, metrics)
+    /** Owned by close: set when the scope begins closing, and once the writer has stopped. */
+    const status = { closing: false, closed: false }
+    const lifecycle = new Lifecycle(fs, path, directory, () => state.snapshot, archiver, metrics)
     yield* lifecycle.archiveLeftover(recovered.leftover)
 
     const queue = new RequestQueue(config.queueCapacity, config.queueBytes)
@@ -131,7 +121,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       if (batch.entries > 0) metrics.batchSize.unsafeUpdate(batch.entries, labels)
       for (const seconds of batch.fsyncSeconds) metrics.fsyncDuration.unsafeUpdate(seconds, labels)
       if (batch.rotated) {
-        metrics.segments.unsafeUpdate(state.segments.length, labels)
+        metrics.segments.unsafeUpdate(lifecycle.segments().length, labels)
         maintenance.unsafeOffer(undefined)
       }
       pressure.record(batch, clock.unsafeCurrentTimeMillis(), queue.size, queue.bytes)
@@ -148,12 +138,13 @@ export const make = <A, I>(options: Options<A, I>) =>
       state,
       queue,
       live,
-      afterBatch
+      afterBatch,
+      firstKept: () => lifecycle.firstKept
     }).pipe(Scope.extend(writerScope), Effect.forkDaemon)
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        state.closing = true
+        status.closing = true
         if (Option.isNone(yield* Fiber.poll(writer))) {
           queue.force(new Request(RequestKind.Close, FrameKind.data, [], 0))
           yield* Fiber.await(writer)
@@ -163,7 +154,7 @@ export const make = <A, I>(options: Options<A, I>) =>
         for (const request of left) request.complete(Exit.fail(closed))
         queue.release(left)
         yield* Scope.close(writerScope, Exit.void)
-        state.closed = true
+        status.closed = true
         state.committedSignal.notify()
         // Producers still waiting for room wake, see the WAL closing and fail with WalClosedError.
         queue.room.notify()
@@ -187,7 +178,7 @@ export const make = <A, I>(options: Options<A, I>) =>
     /** Waits for room (entries or bytes), then enqueues; fails once the WAL is closing. */
     const waitAndEnqueue = (request: Request): Effect.Effect<void, WalClosed> =>
       Effect.suspend(function loop(): Effect.Effect<void, WalClosed> {
-        if (state.closing) return Effect.fail(closedError())
+        if (status.closing) return Effect.fail(closedError())
         const seen = queue.room.version
         if (queue.offer(request)) return Effect.void
         return Effect.flatMap(queue.room.changedSince(seen), loop)
@@ -206,8 +197,8 @@ export const make = <A, I>(options: Options<A, I>) =>
       request: Request,
       slow: (request: Request) => Effect.Effect<void, E>,
       resume: (effect: Effect.Effect<number, E | WalClosed | WalPoisonedError>) => void
-    ): Effect.Effect<void> | void => {
-      if (state.closing) return resume(Effect.fail(closedError()))
+    ): void => {
+      if (status.closing) return resume(Effect.fail(closedError()))
       if (state.poisoned !== undefined) return resume(Effect.fail(state.poisoned))
       if (queue.offer(request)) return request.listen(resume)
       resume(Effect.zipRight(slow(request), request.await))
@@ -292,9 +283,10 @@ export const make = <A, I>(options: Options<A, I>) =>
       })
 
     const source: SegmentSource = {
-      segmentFor: (sequence) => Effect.sync(() => findSegment(state.segments, sequence)),
-      limitOf: (segment) => segment.size,
+      segmentFor: (sequence) => Effect.sync(() => segmentFor(state.snapshot, lifecycle.firstKept, sequence)),
+      limitOf: (segment) => committedSize(state.snapshot, segment),
       damageAtEnd: () => "corruption",
+      segmentGone: (_, error) => Effect.fail(error),
       checkHeader: () => Effect.void,
       seed: recovered.seed,
       maxPayload: FORMAT_MAX_PAYLOAD,
@@ -306,7 +298,7 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const replayFrom = (from: number, to: number | undefined) =>
       Stream.suspend(() => {
-        const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.committed)
+        const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.snapshot.committed)
         const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
         return cursorStream(cursor, (c) => readChunk(c, upTo))
       }).pipe(replaySpan(directory, from, to))
@@ -321,17 +313,22 @@ export const make = <A, I>(options: Options<A, I>) =>
      * The next chunk of a tail: committed entries from memory while the tail is within the live
      * window, from disk otherwise; waits for the next commit when it has delivered everything.
      */
-    const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
-      Effect.suspend(function loop(): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
+    const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> => {
+      const pull: Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> = Effect.suspend(() => {
         // Take the signal before reading, so a commit between the read and the wait wakes us.
         const seen = state.committedSignal.version
-        const next = cursor.nextSequence <= state.committed ? live.find(cursor.nextSequence) : undefined
-        const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, state.committed)
-        return Effect.flatMap(read, (chunk) =>
-          Chunk.isNonEmpty(chunk) || state.closed
-            ? Effect.succeed(chunk)
-            : Effect.zipRight(state.committedSignal.changedSince(seen), Effect.suspend(loop)))
+        // Caught up: nothing to read until the next commit (or ever, once the WAL is closed).
+        const committed = state.snapshot.committed
+        if (cursor.nextSequence > committed) return waitOrEnd(seen, Chunk.empty())
+        const next = live.find(cursor.nextSequence)
+        const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, committed)
+        return Effect.flatMap(read, (chunk) => Chunk.isNonEmpty(chunk) ? Effect.succeed(chunk) : waitOrEnd(seen, chunk))
       })
+      /** After an empty read: the end of the tail when the WAL is closed, else the next commit, then `pull`. */
+      const waitOrEnd = (seen: number, empty: Chunk.Chunk<WalEntry<A>>) =>
+        status.closed ? Effect.succeed(empty) : Effect.zipRight(state.committedSignal.changedSince(seen), pull)
+      return pull
+    }
 
     const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {
@@ -347,10 +344,10 @@ export const make = <A, I>(options: Options<A, I>) =>
 
     const leader: LeaderView = {
       fs,
-      segments: state.segments,
-      segmentFor: (sequence) => findSegment(state.segments, sequence),
-      committed: () => state.committed,
-      closed: () => state.closed,
+      segmentFor: (sequence) => segmentFor(state.snapshot, lifecycle.firstKept, sequence),
+      limitOf: (segment) => committedSize(state.snapshot, segment),
+      committed: () => state.snapshot.committed,
+      closed: () => status.closed,
       committedSignal: state.committedSignal,
       seed: recovered.seed,
       pin: source.pin
@@ -362,13 +359,13 @@ export const make = <A, I>(options: Options<A, I>) =>
         : Effect.fail(new WalConfigError({ field: "sequence", detail: `must be an integer, got ${sequence}` }))
 
     const segments = Effect.sync(() =>
-      state.segments.map((segment): SegmentInfo => ({
+      lifecycle.segments().map((segment): SegmentInfo => ({
         index: segment.index,
         name: segment.name,
         firstSequence: segment.firstSequence,
         lastSequence: segment.lastSequence,
         bytes: segment.size,
-        status: segment.archived ? "archived" : segment.sealed ? "sealed" : "active"
+        status: lifecycle.isReclaimed(segment) ? "archived" : segment.sealed ? "sealed" : "active"
       }))
     )
 
@@ -378,7 +375,7 @@ export const make = <A, I>(options: Options<A, I>) =>
       appendAll,
       checkpoint: appendOne(FrameKind.checkpoint),
       replay,
-      replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.committedCheckpoint, 1), undefined)),
+      replayFromCheckpoint: Stream.suspend(() => replayFrom(Math.max(state.snapshot.committedCheckpoint, 1), undefined)),
       tail,
       streamBytes: (options) =>
         Option.match(checkRange(options), {
@@ -387,8 +384,8 @@ export const make = <A, I>(options: Options<A, I>) =>
         }),
       // A sync always waits for room in the queue, whatever the overflow policy.
       sync: Effect.suspend(() => Effect.asVoid(submit(new Request(RequestKind.Sync, FrameKind.data, [], 0), waitAndEnqueue))),
-      lastSequence: Effect.sync(() => state.committed),
-      lastCheckpoint: Effect.sync(() => state.committedCheckpoint),
+      lastSequence: Effect.sync(() => state.snapshot.committed),
+      lastCheckpoint: Effect.sync(() => state.snapshot.committedCheckpoint),
       reclaim,
       segments,
       pressure: {
@@ -409,53 +406,8 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
     const payload = yield* payloadCodecFor(options.schema)
     const directory = config.directory
 
-    const snapshot = Effect.gen(function*() {
-      const listing = yield* listDirectory(fs, directory)
-      yield* checkContiguous(directory, listing)
-      const segments: Array<SegmentState> = listing.segments.map((entry, i) => ({
-        index: entry.index,
-        firstSequence: entry.firstSequence,
-        name: entry.name,
-        path: path.join(directory, entry.name),
-        lastSequence: entry.firstSequence - 1,
-        size: 0,
-        // Every segment but the last must end with a seal frame.
-        sealed: i < listing.segments.length - 1,
-        archived: false
-      }))
-      const first = segments[0]
-      if (first === undefined) return Option.none()
-      const walId = yield* Effect.scoped(Effect.gen(function*() {
-        const file = yield* open(fs, first.path, "r")
-        const header = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, first.path))
-        return header._tag === "Right" ? header.right.walId : undefined
-      }))
-      const last = segments[segments.length - 1]!
-      const source: SegmentSource = {
-        segmentFor: (sequence) => Effect.sync(() => findSegment(segments, sequence)),
-        limitOf: () => Number.POSITIVE_INFINITY,
-        damageAtEnd: (segment) => segment === last ? "end" : "corruption",
-        checkHeader: (file, segment) =>
-          Effect.gen(function*() {
-            // The writer may be creating the last segment right now: a short header there is no error.
-            if (segment === last && (yield* sizeOf(file, segment.path)) <= HEADER_SIZE) {
-              const header = decodeHeader(yield* readAt(file, 0, HEADER_SIZE, segment.path))
-              if (header._tag === "Left" && header.left.problem !== "unsupported-version") return
-            }
-            yield* readHeader(file, segment.path, {
-              codecId: payload.id,
-              walId,
-              index: segment.index,
-              firstSequence: segment.firstSequence
-            })
-          }),
-        seed: frameSeed(walId ?? new Uint8Array(16)),
-        maxPayload: FORMAT_MAX_PAYLOAD,
-        // A read-only reader cannot hold back the writer's reclamation.
-        pin: () => undefined
-      }
-      return Option.some(source)
-    }).pipe(Effect.provideService(Path.Path, path))
+    // Listed afresh by every replay; see `directorySource` for what a read-only reader guarantees.
+    const snapshot = directorySource(fs, directory, payload.id).pipe(Effect.provideService(Path.Path, path))
 
     const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
       Option.match(checkRange(options), {

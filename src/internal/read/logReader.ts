@@ -6,14 +6,14 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Chunk, Effect, Exit, Option, Scope } from "effect"
-import type { ReadError, WalEntry } from "../Wal.js"
-import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../WalError.js"
-import { FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { describeStop, FrameCursor, type StopReason } from "./format/frame.js"
-import { open, sizeOf } from "./io.js"
+import type { ReadError, WalEntry } from "../../Wal.js"
+import { WalCodecError, WalCorruptionError, type WalFormatError, type WalIOError } from "../../WalError.js"
+import { FrameKind, HEADER_SIZE } from "../format/constants.js"
+import { describeStop, FrameCursor, type StopReason } from "../format/frame.js"
+import { open, sizeOf } from "../io.js"
 import type { LiveBatch } from "./liveWindow.js"
-import type { PayloadCodec } from "./payload.js"
-import type { SegmentState } from "./recovery.js"
+import type { PayloadCodec } from "../payload.js"
+import type { SegmentState } from "../segment/state.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** Where a cursor finds segments and how far it may read them. */
@@ -28,6 +28,12 @@ export interface SegmentSource {
    * tail, where its committed prefix ends). Segments marked sealed must end with a seal frame.
    */
   readonly damageAtEnd: (segment: SegmentState) => "corruption" | "end"
+  /**
+   * A segment `segmentFor` named is gone: its file was not found. A writer's own readers fail with
+   * `error` (pins keep their segments); a read-only reader relists, since the writer may reclaim
+   * its segments at any time, and `segmentFor` then names what is left.
+   */
+  readonly segmentGone: (segment: SegmentState, error: WalIOError) => Effect.Effect<void, WalIOError | WalCorruptionError>
   /** Checks the header of a segment that was just opened (`Effect.void` when already checked). */
   readonly checkHeader: (file: FileSystem.File, segment: SegmentState) => Effect.Effect<void, WalIOError | WalFormatError | WalCorruptionError>
   readonly seed: number
@@ -169,7 +175,7 @@ export class LogCursor<A> {
         return Effect.as(this.close(), chunk)
       }
       const end = batch.offset + batch.bytes.length
-      if (this.segment === batch.segment) this.reader!.moveTo(end, this.nextSequence)
+      if (this.segment?.index === batch.segment.index) this.reader!.moveTo(end, this.nextSequence)
       else {
         this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
         if (this.segment !== undefined) return Effect.as(this.close(), chunk)
@@ -198,15 +204,22 @@ export class LogCursor<A> {
     return Effect.gen(this, function*() {
       if (this.reader !== undefined) return this.reader
       const found = yield* this.source.segmentFor(sequence)
-      if (Option.isNone(found) || found.value === this.finished) return undefined
+      if (Option.isNone(found) || found.value.index === this.finished?.index) return undefined
       const segment = found.value
       const scope = yield* Scope.make()
-      const file = yield* open(this.fs, segment.path, "r").pipe(Scope.extend(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
+      const opened = yield* Effect.either(open(this.fs, segment.path, "r").pipe(Scope.extend(scope)))
+      if (opened._tag === "Left") {
+        yield* Scope.close(scope, Exit.void)
+        if (opened.left.code !== "ENOENT") return yield* opened.left
+        yield* this.source.segmentGone(segment, opened.left)
+        return yield* this.readerFor(sequence)
+      }
+      const file = opened.right
       yield* this.source.checkHeader(file, segment).pipe(Effect.tapError(() => Scope.close(scope, Exit.void)))
       this.segmentScope = scope
       this.segment = segment
       if (this.nextSequence < segment.firstSequence) this.nextSequence = segment.firstSequence
-      const resume = this.resume?.segment === segment ? this.resume : undefined
+      const resume = this.resume?.segment.index === segment.index ? this.resume : undefined
       this.resume = undefined
       this.reader = new SegmentReader(
         file,

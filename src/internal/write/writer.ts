@@ -21,85 +21,37 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Context, Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
-import type * as Durability from "../Durability.js"
-import { errnoCode, type WalClosedError, WalIOError, WalPoisonedError } from "../WalError.js"
-import type { ResolvedConfig } from "./config.js"
-import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "./format/constants.js"
-import { BatchEncoder } from "./format/frame.js"
-import { open, sizeOf, syncFile, truncate, writeAll } from "./io.js"
-import { createSegment, type SegmentState } from "./recovery.js"
-import type { RequestQueue } from "./requestQueue.js"
-import type { Signal } from "./signal.js"
-import { type SyncAccess, syncAccessOf } from "./syncAccess.js"
-import { batchAttributes, SpanName } from "./tracing.js"
-import type { LiveWindow } from "./liveWindow.js"
+import type * as Durability from "../../Durability.js"
+import { errnoCode, WalIOError, WalPoisonedError } from "../../WalError.js"
+import type { ResolvedConfig } from "../config.js"
+import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "../format/constants.js"
+import { BatchEncoder } from "../format/frame.js"
+import { open, sizeOf, syncFile, truncate, writeAll } from "../io.js"
+import { createSegment } from "../segment/create.js"
+import type { SegmentState } from "../segment/state.js"
+import type { LogSnapshot } from "./snapshot.js"
+import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
+import type { Signal } from "../signal.js"
+import { type SyncAccess, syncAccessOf } from "../syncAccess.js"
+import { batchAttributes, SpanName } from "../tracing.js"
+import type { LiveWindow } from "../read/liveWindow.js"
 
-/** What a request asks of the writer. */
-export const enum RequestKind {
-  Append,
-  Sync,
-  Close
-}
-
-/** How the writer fails a request: the WAL stopped after an I/O failure, or closed. */
-export type RequestError = WalPoisonedError | WalClosedError
-
-/** One producer's request, completed by the writer through a callback (no Deferred per append). */
-export class Request {
-  /** Sequence of the first entry, set when the writer frames the request. */
-  firstSequence = 0
-  private exit: Exit.Exit<number, RequestError> | undefined
-  private callback: ((exit: Exit.Exit<number, RequestError>) => void) | undefined
-
-  constructor(
-    readonly kind: RequestKind,
-    readonly frameKind: FrameKind,
-    readonly payloads: ReadonlyArray<Uint8Array>,
-    /** Framed size of all payloads. */
-    readonly bytes: number
-  ) {}
-
-  /** Completes the request; the first completion wins. */
-  complete(exit: Exit.Exit<number, RequestError>): void {
-    if (this.exit !== undefined) return
-    this.exit = exit
-    const callback = this.callback
-    this.callback = undefined
-    if (callback !== undefined) callback(exit)
-  }
-
-  /**
-   * Registers `resume` as the waiter for the outcome (at once when it is already known); returns
-   * the canceler of an `Effect.async`. Interrupting the waiter does not withdraw the request.
-   */
-  listen(resume: (exit: Exit.Exit<number, RequestError>) => void): Effect.Effect<void> | void {
-    if (this.exit !== undefined) return resume(this.exit)
-    this.callback = resume
-    return Effect.sync(() => {
-      this.callback = undefined
-    })
-  }
-
-  /** Waits for completion. Interrupting the waiter does not withdraw the request. */
-  get await(): Effect.Effect<number, RequestError> {
-    return Effect.async<number, RequestError>((resume) => this.listen(resume))
-  }
-}
-
-/** The writer's mutable state, shared read-only with readers of the same WAL. */
+/**
+ * The writer's state. Only the writer changes it; the rest of the WAL reads it. What readers need
+ * is in `snapshot`, which the writer replaces once per batch (see `snapshot.ts`).
+ */
 export interface WriterState {
-  readonly segments: Array<SegmentState>
+  /** What the writer has committed: replaced by the writer, never changed. */
+  snapshot: LogSnapshot
+  /** Sequence of the next entry framed. */
   nextSequence: number
+  /** Timestamp of the last batch framed (hybrid logical clock). */
   lastTimestamp: number
+  /** The last checkpoint framed, committed or not. */
   lastCheckpoint: number
-  /** The last acknowledged sequence: readers and tails never go past it. */
-  committed: number
-  /** The last acknowledged checkpoint entry (0 when none). */
-  committedCheckpoint: number
+  /** Set once, after a failed write or fsync: every later request fails with it. */
   poisoned: WalPoisonedError | undefined
-  closing: boolean
-  closed: boolean
-  /** Notified every time the watermark moves and when the WAL closes. */
+  /** Notified every time the writer publishes a commit, and when the WAL closes. */
   readonly committedSignal: Signal
 }
 
@@ -154,6 +106,8 @@ export interface WriterContext {
   readonly live: LiveWindow
   /** Called after every batch, served or failed, with the requests it took off the queue. */
   readonly afterBatch: (requests: ReadonlyArray<Request>, report: BatchReport | undefined) => void
+  /** The index of the first segment still on disk (the lifecycle's): rotation prunes the sealed list below it. */
+  readonly firstKept: () => number
 }
 
 /**
@@ -177,7 +131,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         yield* file.seek(written, "start")
         return { segment, file, scope, written, durable: written, allocated, access: syncAccessOf(file) } satisfies Active
       })
-    const last = state.segments[state.segments.length - 1]!
+    const last = state.snapshot.active
     let active: Active | undefined
     let bytesWritten = 0
     let rotated = false
@@ -265,13 +219,20 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         // The seal and every frame before it must be durable before the next segment exists:
         // recovery requires every segment but the last to end with a valid seal frame.
         yield* sync
-        segment.lastSequence = lastSequence
-        segment.size = current.written
-        segment.sealed = true
         const next = yield* createSegment(fs, ctx.path, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
         yield* Scope.close(current.scope, Exit.void)
         active = undefined
-        state.segments.push(next)
+        const published = state.snapshot
+        const firstKept = ctx.firstKept()
+        state.snapshot = {
+          sealed: [
+            ...published.sealed.filter((s) => s.index >= firstKept),
+            { ...segment, lastSequence, size: current.written, sealed: true }
+          ],
+          active: next,
+          committed: published.committed,
+          committedCheckpoint: published.committedCheckpoint
+        }
         rotated = true
         active = yield* openActive(next, next.size)
       })
@@ -307,11 +268,13 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     /** Publishes a committed batch: the new watermark, its bytes for live tails, a wake-up for the tails. */
     const publish = (appended: boolean) => {
       if (!appended) return
-      const current = active!
-      current.segment.lastSequence = state.nextSequence - 1
-      current.segment.size = current.written
-      state.committed = state.nextSequence - 1
-      state.committedCheckpoint = state.lastCheckpoint
+      const committed = state.nextSequence - 1
+      state.snapshot = {
+        sealed: state.snapshot.sealed,
+        active: { ...active!.segment, lastSequence: committed, size: active!.written },
+        committed,
+        committedCheckpoint: state.lastCheckpoint
+      }
       live.commit()
       state.committedSignal.notify()
     }

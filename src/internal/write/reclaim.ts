@@ -8,9 +8,9 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Option } from "effect"
 import * as Path from "@effect/platform/Path"
-import { fromPlatformError, WalCorruptionError, type WalIOError } from "../WalError.js"
-import { crc32c } from "./format/crc32c.js"
-import { open, syncDirectory, syncFile, writeAll } from "./io.js"
+import { fromPlatformError, WalCorruptionError, type WalIOError } from "../../WalError.js"
+import { crc32c } from "../format/crc32c.js"
+import { open, syncDirectory, syncFile, writeAll } from "../io.js"
 
 /** The reclaim point's file name. */
 export const RECLAIM_FILE = "RECLAIMED"

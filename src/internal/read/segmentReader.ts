@@ -4,10 +4,10 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import type { WalIOError } from "../WalError.js"
-import { FRAME_HEADER_SIZE } from "./format/constants.js"
-import { FrameCursor } from "./format/frame.js"
-import { readFully } from "./io.js"
+import type { WalIOError } from "../../WalError.js"
+import { FRAME_HEADER_SIZE } from "../format/constants.js"
+import { FrameCursor } from "../format/frame.js"
+import { readFully } from "../io.js"
 
 /** Default size of a reader's buffer; it grows to hold the largest frame met. */
 export const DEFAULT_READ_BUFFER = 256 * 1024

@@ -5,19 +5,20 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Exit, Option, Scope, Stream } from "effect"
-import type { ReplicationChunk } from "../Wal.js"
-import { WalCorruptionError, type WalIOError } from "../WalError.js"
-import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "./format/constants.js"
-import { open, readAt } from "./io.js"
-import type { SegmentState } from "./recovery.js"
-import type { Signal } from "./signal.js"
+import type { ReplicationChunk } from "../../Wal.js"
+import { WalCorruptionError, type WalIOError } from "../../WalError.js"
+import { FORMAT_MAX_PAYLOAD, FrameKind, HEADER_SIZE } from "../format/constants.js"
+import { open, readAt } from "../io.js"
+import type { SegmentState } from "../segment/state.js"
+import type { Signal } from "../signal.js"
 import { SegmentReader } from "./segmentReader.js"
 
 /** What the leader stream needs from an open WAL. */
 export interface LeaderView {
   readonly fs: FileSystem.FileSystem
-  readonly segments: ReadonlyArray<SegmentState>
   readonly segmentFor: (sequence: number) => Option.Option<SegmentState>
+  /** The bytes of a segment that may be read now (its committed size). */
+  readonly limitOf: (segment: SegmentState) => number
   readonly committed: () => number
   readonly closed: () => boolean
   readonly committedSignal: Signal
@@ -42,7 +43,7 @@ class ByteCursor {
       for (;;) {
         if (this.reader === undefined) {
           const found = this.view.segmentFor(this.nextSequence)
-          if (Option.isNone(found) || found.value === this.segment) return Option.none()
+          if (Option.isNone(found) || found.value.index === this.segment?.index) return Option.none()
           const segment = found.value
           const scope = yield* Scope.make()
           const file = yield* open(this.view.fs, segment.path, "r").pipe(Scope.extend(scope), Effect.tapError(() => Scope.close(scope, Exit.void)))
@@ -68,7 +69,7 @@ class ByteCursor {
       const reader = this.reader!
       const segment = this.segment!
       const cursor = reader.cursor
-      reader.limit = segment.size
+      reader.limit = this.view.limitOf(segment)
       let start = -1
       let end = -1
       let lastSequence = this.nextSequence - 1

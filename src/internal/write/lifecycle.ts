@@ -6,29 +6,50 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Effect, Metric } from "effect"
-import type * as Archiver from "../Archiver.js"
-import type { WalIOError } from "../WalError.js"
-import { syncDirectory } from "./io.js"
-import type { WalMetrics } from "../Wal.js"
+import type * as Archiver from "../../Archiver.js"
+import type { WalIOError } from "../../WalError.js"
+import { syncDirectory } from "../io.js"
+import type { WalMetrics } from "../../Wal.js"
 import { writeReclaimPoint } from "./reclaim.js"
-import { reclaimSpan } from "./tracing.js"
-import type { SegmentState } from "./recovery.js"
+import { reclaimSpan } from "../tracing.js"
+import type { SegmentState } from "../segment/state.js"
+import { type LogSnapshot, segmentsOf } from "./snapshot.js"
 
-/** Reclamation and pins for one open WAL. */
+/**
+ * Reclamation and pins for one open WAL. It owns which segments are reclaimed and which are still
+ * on disk (`firstKept`); the segments themselves are the writer's, read from its published
+ * snapshot. Every change runs under one lock, so reclamation, retention and sweeps never overlap.
+ */
 export class Lifecycle {
   /** The first sequence each open reader may still need. */
   private readonly pins = new Map<object, number>()
   private readonly lock = Effect.unsafeMakeSemaphore(1)
+  /** Indexes of reclaimed segments still on disk: archived once no reader needs them. */
+  private readonly reclaimed = new Set<number>()
+  /** Index of the first segment still on disk; segments below it are archived. */
+  firstKept: number
 
   constructor(
     readonly fs: FileSystem.FileSystem,
     readonly path: Path.Path,
     readonly directory: string,
-    /** The WAL's segments, oldest first; the last one is active. Shared with the writer. */
-    readonly segments: Array<SegmentState>,
+    /** The writer's current snapshot. */
+    readonly snapshot: () => LogSnapshot,
     readonly archiver: Archiver.Service,
     readonly metrics: WalMetrics
-  ) {}
+  ) {
+    this.firstKept = segmentsOf(snapshot(), 0)[0]!.index
+  }
+
+  /** The segments still on disk, oldest first; the last one is active. */
+  segments(): ReadonlyArray<SegmentState> {
+    return segmentsOf(this.snapshot(), this.firstKept)
+  }
+
+  /** Whether `segment` was reclaimed and waits to be archived. */
+  isReclaimed(segment: SegmentState): boolean {
+    return this.reclaimed.has(segment.index)
+  }
 
   /** Records that `holder` may still read from `sequence` on. */
   pin(holder: object, sequence: number): void {
@@ -38,20 +59,20 @@ export class Lifecycle {
   /** Forgets `holder`'s pin. Returns whether reclaimed segments are waiting for removal. */
   release(holder: object): boolean {
     this.pins.delete(holder)
-    return this.segments.some((segment) => segment.archived)
+    return this.reclaimed.size > 0
   }
 
-  /** Marks sealed segments whose entries are all below `sequence` as archived, then sweeps. */
+  /** Marks sealed segments whose entries are all below `sequence` as reclaimed, then sweeps. */
   reclaim(sequence: number): Effect.Effect<ReadonlyArray<string>, WalIOError> {
     return this.lock.withPermits(1)(Effect.suspend(() => {
-      for (const segment of this.segments) {
-        if (segment.sealed && !segment.archived && segment.lastSequence < sequence) segment.archived = true
+      for (const segment of this.segments()) {
+        if (segment.sealed && segment.lastSequence < sequence) this.reclaimed.add(segment.index)
       }
       return this.sweepUnlocked()
     })).pipe(reclaimSpan(this.directory, sequence))
   }
 
-  /** Removes the archived segments no reader needs. */
+  /** Removes the reclaimed segments no reader needs. */
   get sweep(): Effect.Effect<ReadonlyArray<string>, WalIOError> {
     return this.lock.withPermits(1)(Effect.suspend(() => this.sweepUnlocked()))
   }
@@ -66,7 +87,7 @@ export class Lifecycle {
     segmentBytes: number
   ): Effect.Effect<ReadonlyArray<string>, WalIOError> {
     return Effect.suspend(() => {
-      const kept = this.segments.filter((segment) => !segment.archived)
+      const kept = this.segments().filter((segment) => !this.isReclaimed(segment))
       let bytes = kept.slice(0, -1).reduce((sum, segment) => sum + segment.size, segmentBytes)
       let cut = 0
       while (cut < kept.length - 1 && (kept.length - cut > retention.maxSegments || bytes > retention.maxBytes)) {
@@ -91,25 +112,26 @@ export class Lifecycle {
     return Effect.gen(this, function*() {
       let floor = Number.POSITIVE_INFINITY
       for (const sequence of this.pins.values()) floor = Math.min(floor, sequence)
+      // Sealed segments never change: this list stays true while the writer goes on.
+      const segments = this.segments()
       let count = 0
-      while (
-        count < this.segments.length - 1 && this.segments[count]!.archived && this.segments[count]!.lastSequence < floor
-      ) count++
+      while (count < segments.length - 1 && this.isReclaimed(segments[count]!) && segments[count]!.lastSequence < floor) count++
       if (count === 0) return []
-      const keep = this.segments[count]!
+      const keep = segments[count]!
       // Durable before any segment goes: recovery then knows the missing prefix was reclaimed.
       yield* writeReclaimPoint(this.fs, this.path, this.directory, { segmentIndex: keep.index, firstSequence: keep.firstSequence })
       const removed: Array<string> = []
       for (let i = 0; i < count; i++) {
-        const segment = this.segments[0]!
+        const segment = segments[i]!
         yield* this.archiver.archive(segment)
-        this.segments.shift()
+        this.firstKept = segment.index + 1
+        this.reclaimed.delete(segment.index)
         removed.push(segment.name)
       }
       // Make the removals durable; a crash before this only leaves files below the reclaim point,
       // which the next open archives again.
       yield* syncDirectory(this.fs, this.directory)
-      yield* Metric.set(this.metrics.segments, this.segments.length)
+      yield* Metric.set(this.metrics.segments, this.segments().length)
       return removed
     })
   }

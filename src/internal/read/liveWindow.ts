@@ -6,7 +6,7 @@
  * sequence is older than the window reads from disk until it reaches it again. While no tail is
  * attached the writer copies nothing and the window is empty.
  */
-import type { SegmentState } from "./recovery.js"
+import type { SegmentState } from "../segment/state.js"
 
 /** One committed write of the writer: whole requests' frames, in one segment. */
 export interface LiveBatch {
@@ -24,6 +24,16 @@ export interface LiveBatch {
 /** Frames of committed batches kept for live tails. */
 export const LIVE_WINDOW_BYTES = 4 * 1024 * 1024
 
+/**
+ * Batches are copied into slabs of this size, one after another, rather than each into a buffer of
+ * its own: one allocation per slab instead of one per batch (a fresh `ArrayBuffer` per batch cost
+ * the writer more than the copy itself, and its external memory brought on garbage collections).
+ * A slab is never written twice, so the payload views of tailed entries stay valid; a view keeps
+ * its slab alive, as a replayed payload keeps its read buffer. A batch over a quarter of a slab
+ * gets a buffer of its own.
+ */
+const SLAB_BYTES = 256 * 1024
+
 /** Committed batches in memory, for live tails; written only by the writer. */
 export class LiveWindow {
   private batches: Array<LiveBatch> = []
@@ -33,6 +43,9 @@ export class LiveWindow {
   /** Written but not yet committed: they join the window when the batch is published. */
   private readonly staged: Array<LiveBatch> = []
   private tails = 0
+  /** The slab batches are copied into, and how much of it is used. */
+  private slab = new Uint8Array(0)
+  private slabUsed = 0
 
   constructor(readonly maxBytes: number = LIVE_WINDOW_BYTES) {}
 
@@ -56,7 +69,20 @@ export class LiveWindow {
    */
   stage(segment: SegmentState, offset: number, bytes: Uint8Array, firstSequence: number, lastSequence: number): void {
     if (this.tails === 0 || firstSequence > lastSequence) return
-    this.staged.push({ segment, offset, bytes: bytes.slice(), firstSequence, lastSequence, decoded: undefined })
+    this.staged.push({ segment, offset, bytes: this.copy(bytes), firstSequence, lastSequence, decoded: undefined })
+  }
+
+  /** A copy of `bytes` that nothing overwrites: in the current slab, or a buffer of its own. */
+  private copy(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > SLAB_BYTES / 4) return bytes.slice()
+    if (this.slabUsed + bytes.length > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_BYTES)
+      this.slabUsed = 0
+    }
+    const copy = this.slab.subarray(this.slabUsed, this.slabUsed + bytes.length)
+    copy.set(bytes)
+    this.slabUsed += bytes.length
+    return copy
   }
 
   /** The staged writes are committed: they join the window, and the oldest batches leave past `maxBytes`. */
