@@ -13,9 +13,9 @@
  */
 import * as MsgPack from "@effect/platform/MsgPack"
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import { gunzipSync, gzipSync } from "node:zlib"
 import { WalConfigError } from "./WalError.js"
 import { isValidCodecId } from "./internal/format/header.js"
+import { nodeBuiltin } from "./internal/nodeBuiltin.js"
 
 /**
  * A codec: synchronous functions between schema-encoded values and bytes. `encode` and `decode`
@@ -122,16 +122,25 @@ export const bytes: Service = {
   decode: (bytes) => bytes.slice()
 }
 
+/** `node:zlib`, or a throw naming what is missing. */
+const zlib = () => {
+  const module = nodeBuiltin("node:zlib")
+  if (module === undefined) throw new Error("Codec.gzip needs node:zlib (Node, Bun or Deno)")
+  return module
+}
+
 /**
- * gzip compression (id `"gzip"`) through `node:zlib`, as a transform for `withTransform`.
+ * gzip compression (id `"gzip"`) through `node:zlib`, as a transform for `withTransform`. It runs
+ * where `node:zlib` exists (Node, Bun, Deno); elsewhere (a browser) encoding and decoding throw,
+ * which the WAL reports as `WalCodecError`.
  *
  * @since 0.1.0
  * @category transforms
  */
 export const gzip: Transform = {
   id: "gzip",
-  encode: (bytes) => gzipSync(bytes),
-  decode: (bytes) => gunzipSync(bytes)
+  encode: (bytes) => zlib().gzipSync(bytes),
+  decode: (bytes) => zlib().gunzipSync(bytes)
 }
 
 /**

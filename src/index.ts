@@ -73,3 +73,6 @@ export * as Wal from "./Wal.js"
  * @category modules
  */
 export * as WalError from "./WalError.js"
+
+/** @since 0.2.0 */
+export * as WriterLock from "./WriterLock.js"

@@ -4,8 +4,8 @@
  * compatibility.
  */
 import { Effect } from "effect"
-import { hostname } from "node:os"
 import type * as Host from "../Host.js"
+import { nodeBuiltin } from "./nodeBuiltin.js"
 
 /** Whether a process with this id exists: signal 0 checks without sending anything. */
 const processExists = (pid: number): boolean => {
@@ -21,6 +21,6 @@ const processExists = (pid: number): boolean => {
 /** The Node implementation. `hostname` is read once, when the service is first used. */
 export const make = (): Host.Service => ({
   pid: process.pid,
-  hostname: hostname(),
+  hostname: nodeBuiltin("node:os")?.hostname() ?? "localhost",
   isRunning: (pid) => Effect.sync(() => processExists(pid))
 })

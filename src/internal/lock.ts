@@ -8,6 +8,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { Clock, Effect, Option, Random, Scope } from "effect"
 import { Host } from "../Host.js"
+import { WriterLock, type Service as WriterLockService } from "../WriterLock.js"
 import { fromPlatformError, WalIOError, WalLockedError } from "../WalError.js"
 
 /** The lock file's name inside the WAL directory. */
@@ -68,9 +69,19 @@ export interface Acquired {
 }
 
 /**
- * Takes the directory's lock for the current scope; closing the scope releases it.
+ * Takes the directory's lock for the current scope with the `WriterLock` in the environment (the
+ * `LOCK` file by default); closing the scope releases it.
  */
 export const acquire = (
+  fs: FileSystem.FileSystem,
+  directory: string
+): Effect.Effect<Acquired, WalLockedError | WalIOError, Scope.Scope | Path.Path> =>
+  Effect.flatMap(WriterLock, (lock) => lock.acquire(fs, directory))
+
+/**
+ * Takes the directory's `LOCK` file for the current scope; closing the scope releases it.
+ */
+export const acquireFile = (
   fs: FileSystem.FileSystem,
   directory: string
 ): Effect.Effect<Acquired, WalLockedError | WalIOError, Scope.Scope | Path.Path> =>
@@ -136,3 +147,6 @@ export const readHolder = (
     Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed(Option.none())),
     Effect.mapError(fromPlatformError("read lock", path))
   )
+
+/** The `LOCK` file lock, the default `WriterLock`. */
+export const fileLock: WriterLockService = { acquire: acquireFile }

@@ -11,7 +11,7 @@
  * use the binding. Without the binding everything runs in JavaScript. The measurements behind the
  * choice are in `bench/checksum.ts` and `docs/format.md`.
  */
-import { createRequire } from "node:module"
+import { nodeBuiltin } from "../nodeBuiltin.js"
 
 const POLY = 0x82f63b78
 
@@ -63,7 +63,9 @@ type NativeCrc32c = (input: Uint8Array, initialState?: number) => number
  */
 const loadNative = (): NativeCrc32c | undefined => {
   try {
-    const candidate: unknown = createRequire(import.meta.url)("@node-rs/crc32")
+    const nodeModule = nodeBuiltin("node:module")
+    if (nodeModule === undefined) return undefined
+    const candidate: unknown = nodeModule.createRequire(import.meta.url)("@node-rs/crc32")
     if (typeof candidate !== "object" || candidate === null || !("crc32c" in candidate)) return undefined
     const native = candidate.crc32c
     if (typeof native !== "function") return undefined
