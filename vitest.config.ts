@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Builds dist/ and compiles the examples and fixtures the real-process tests run with node.
-    globalSetup: ["test/setup/build.ts"],
+    globalSetup: ["test/setup/build.ts", "test/setup/nats.ts"],
     // Files share their workers' module cache: effect and the library load once per worker, not
     // once per file. A crash suite counts its own totals (reportTotals); mocks are restored.
     isolate: false,
