@@ -20,7 +20,7 @@
 import type { Context, Duration, Schema, Scope } from "effect"
 import { Config, ConfigError, Effect, Layer, Predicate } from "effect"
 import * as internal from "./internal/jetstream/wal.js"
-import { wrongLastSequence } from "./internal/jetstream/client.js"
+import { fencedCode } from "./internal/jetstream/client.js"
 import type { OpenError, Wal } from "./Wal.js"
 import { WalConfigError, type WalPoisonedError } from "./WalError.js"
 
@@ -170,4 +170,4 @@ export const layerConfig = <Id, A, I>(
  */
 export const isFenced = (error: unknown): error is WalPoisonedError =>
   Predicate.isTagged(error, "WalPoisonedError") &&
-  (error as WalPoisonedError).cause.code === String(wrongLastSequence)
+  (error as WalPoisonedError).cause.code === fencedCode

@@ -13,11 +13,17 @@ import {
 import { connect, headers as natsHeaders, type NatsConnection, TimeoutError } from "@nats-io/transport-node"
 import { Duration, Effect, Schedule, type Scope } from "effect"
 import { WalConfigError, WalCorruptionError, WalIOError } from "../../WalError.js"
+import type { Publish } from "./writer.js"
 
-/** The JetStream API error code of a publish whose expected last sequence is not the stream's. */
-export const wrongLastSequence = 10071
+/** The `code` of the `WalIOError` inside the `WalPoisonedError` of a fenced writer. */
+export const fencedCode = "FENCED"
 
 const streamNotFound = 10059
+
+const duplicateWindowNanos = 1_000_000_000
+
+/** The header JetStream stores a message's id in. */
+export const messageIdHeader = "Nats-Msg-Id"
 
 /** The `code` of a `WalIOError` built from a NATS failure: the JetStream API error code, or `TIMEOUT`. */
 export const codeOf = (cause: unknown): string | undefined =>
@@ -39,7 +45,7 @@ export interface Client {
   readonly subject: string
   /** The largest message body the servers accept. */
   readonly maxPayload: number
-  readonly publish: (headers: ReadonlyArray<readonly [string, string]>, body: Uint8Array, expectedLast: number) => Promise<number>
+  readonly publish: Publish
   /** The stored message at a stream sequence (`undefined` when there is none), retried through a leader change. */
   readonly get: (seq: number) => Effect.Effect<StoredMsg, WalIOError | WalCorruptionError>
   /** The stream's state, retried through a leader change. */
@@ -118,7 +124,13 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
     } else {
       yield* Effect.tryPromise({
         try: () =>
-          manager.streams.add({ name: settings.stream, subjects: [settings.subject], num_replicas: settings.replicas }),
+          manager.streams.add({
+            name: settings.stream,
+            subjects: [settings.subject],
+            num_replicas: settings.replicas,
+            // Every message carries an id (writer.ts); a short window keeps the server's table of them small.
+            duplicate_window: duplicateWindowNanos
+          }),
         catch: ioError("stream create", settings.stream)
       })
     }
@@ -128,10 +140,14 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
       stream: settings.stream,
       subject: settings.subject,
       maxPayload: connection.info?.max_payload ?? 1024 * 1024,
-      publish: (headers, body, expectedLast) => {
+      publish: (headers, body, id, expectedLast, expectedLastId) => {
         const h = natsHeaders()
         for (const [name, value] of headers) h.set(name, value)
-        return js.publish(settings.subject, body, { headers: h, expect: { lastSequence: expectedLast } }).then((ack) => ack.seq)
+        return js.publish(settings.subject, body, {
+          headers: h,
+          msgID: id,
+          expect: expectedLastId === undefined ? { lastSequence: expectedLast } : { lastSequence: expectedLast, lastMsgID: expectedLastId }
+        }).then((ack) => ack.seq)
       },
       get: (seq) =>
         Effect.tryPromise({

@@ -20,7 +20,7 @@ import {
 } from "../../WalError.js"
 import * as Client from "./client.js"
 import * as Message from "./message.js"
-import { type Position, Writer } from "./writer.js"
+import { Fenced, type Position, type Resync, Writer } from "./writer.js"
 
 const streamName = /^[^\s.*>/\\]{1,255}$/
 const subjectName = /^[^\s*>]+$/
@@ -139,7 +139,26 @@ export const make = <A>(
     }
     const clock = yield* Effect.clock
     const maxBodyBytes = client.maxPayload - Message.headerRoom
-    const writer = new Writer(position, client.publish, maxBodyBytes, codec.id, () => clock.unsafeCurrentTimeMillis())
+    const resync: Resync = (from, to, idOf) =>
+      Effect.runPromise(Effect.either(Effect.gen(function*() {
+        const last = (yield* client.info).state.last_seq
+        if (last > to || last < from - 1) return yield* Effect.fail(new Fenced(last))
+        if (last < from) return last
+        const message = yield* client.get(last)
+        if (headerOf(message)(Client.messageIdHeader) !== idOf(last)) return yield* Effect.fail(new Fenced(last))
+        return last
+      }))).then((result) => result._tag === "Right" ? result.right : Promise.reject(result.left))
+    const timeoutMillis = Duration.toMillis(settings_.timeout)
+    const writer = new Writer(
+      position,
+      client.publish,
+      resync,
+      crypto.randomUUID(),
+      maxBodyBytes,
+      codec.id,
+      () => clock.unsafeCurrentTimeMillis(),
+      3 * timeoutMillis
+    )
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
         writer.close()
@@ -270,7 +289,13 @@ export const make = <A>(
     }
 
     const poisoned = (cause: unknown) =>
-      new WalPoisonedError({ cause: cause instanceof WalIOError ? cause : Client.ioError("publish", stream)(cause) })
+      new WalPoisonedError({
+        cause: cause instanceof WalIOError
+          ? cause
+          : cause instanceof Fenced
+          ? new WalIOError({ operation: "publish", path: stream, code: Client.fencedCode, cause })
+          : Client.ioError("publish", stream)(cause)
+      })
 
     const submit = (entries: ReadonlyArray<Message.Encoded>, bytes: number) =>
       Effect.async<number, WalPoisonedError | WalClosedError>((resume) => {
