@@ -65,7 +65,7 @@ export interface Cluster {
   readonly names: ReadonlyArray<string>
   /** SIGKILLs a server and waits for it to exit. */
   readonly kill: (name: string) => Promise<void>
-  /** Starts a killed server again on its ports and store directory, and waits until it accepts clients. */
+  /** Starts a killed server again on its ports and store directory, and waits until it accepts clients; a running one is left alone. */
   readonly restart: (name: string) => Promise<void>
   /** Kills every server and removes the store directories. */
   readonly stop: () => Promise<void>
@@ -124,7 +124,10 @@ export const startCluster = async (size: number): Promise<Cluster> => {
     servers: nodes.map((node) => `nats://127.0.0.1:${node.port}`),
     names: nodes.map((node) => node.name),
     kill,
-    restart: (name) => start(byName(name)),
+    restart: async (name) => {
+      const node = byName(name)
+      if (node.process === undefined) await start(node)
+    },
     stop: async () => {
       await Promise.all(nodes.map((node) => kill(node.name)))
       rmSync(root, { recursive: true, force: true })
