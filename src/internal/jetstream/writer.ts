@@ -86,7 +86,7 @@ export interface Watermark {
 }
 
 /** The most publishes in flight at once. */
-export const maxInFlight = 64
+export const maxInFlight = 8
 
 /** A pipelined writer over one stream. */
 export class Writer {
