@@ -193,7 +193,7 @@ export const make = <A>(
         return Effect.sync(stop)
       })
 
-    const firstEntry = (message: StoredMsg, batch: Message.Batch): ReadonlyArray<WalEntry<A>> => {
+    const entriesOf = (message: StoredMsg, batch: Message.Batch): ReadonlyArray<WalEntry<A>> => {
       const entries = Message.decodeBody(message.data, batch.count)
       if (entries === undefined) {
         throw new WalCorruptionError({ file: stream, offset: message.seq, reason: "the message body does not frame its entries" })
@@ -217,7 +217,7 @@ export const make = <A>(
             })
           )
           : Effect.try({
-            try: () => firstEntry(message, batch),
+            try: () => entriesOf(message, batch),
             catch: (error) => error as WalCodecError | WalCorruptionError
           }))
 
