@@ -46,8 +46,9 @@ export interface Options<A = Uint8Array, I = unknown> {
   readonly schema?: Schema.Schema<A, I, never>
   /**
    * How long a publish waits for its acknowledgement before the WAL poisons itself, and the
-   * timeout of each read and management request (default 5 seconds). Reads are retried through
-   * a leader election or a reconnect for up to three times this.
+   * timeout of each read and management request (default 5 seconds). Requests are retried through
+   * a leader election or a reconnect for up to three times this (reads of `replay` and `tail`:
+   * at least 10 seconds).
    */
   readonly timeout?: Duration.DurationInput
 }

@@ -68,8 +68,7 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
   it.live("SIGKILL of the stream leader during appends from 64 fibers: appends go on, every acknowledged entry replays, the tail has no gap and no duplicate", () =>
     Effect.gen(function*() {
       const stream = "LEADERKILL"
-      // Reads retry through the election for three timeouts: generous, for a loaded machine.
-      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "4 seconds" })
+      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "2 seconds" })
       const acked = yield* Ref.make(new Map<number, number>())
       const failures = yield* Ref.make<Array<string>>([])
       const tail = yield* wal.tail().pipe(Stream.runCollect, Effect.fork)

@@ -61,15 +61,21 @@ export interface Settings {
   readonly timeout: Duration.Duration
 }
 
-/** Retries a request while a stream leader is elected or a server reconnects, for up to three timeouts. */
-const retrying = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+/** Retries a request while a stream leader is elected or a server reconnects, for up to `budget`. */
+const retryingFor = (budget: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.retry(
     self,
     Schedule.exponential("50 millis").pipe(
       Schedule.union(Schedule.spaced("500 millis")),
-      Schedule.upTo(Duration.times(timeout, 3))
+      Schedule.upTo(budget)
     )
   )
+
+/** Three timeouts: the budget of opening and of the writer's resync, which bounds how long a lost quorum takes to fail appends. */
+const retrying = (timeout: Duration.Duration) => retryingFor(Duration.times(timeout, 3))
+
+/** Reads (replay, tail) wait longer: three timeouts, and at least 10 seconds for an election on a loaded machine. */
+const retryingReads = (timeout: Duration.Duration) => retryingFor(Duration.max(Duration.times(timeout, 3), Duration.seconds(10)))
 
 /**
  * Connects (reconnecting without limit afterwards), then finds the stream or creates it with
@@ -154,7 +160,7 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
           try: () => manager.streams.getMessage(settings.stream, { seq }),
           catch: ioError("get message", settings.stream)
         }).pipe(
-          retrying(settings.timeout),
+          retryingReads(settings.timeout),
           Effect.flatMap((message) =>
             message === null
               ? Effect.fail(new WalCorruptionError({ file: settings.stream, offset: seq, reason: "no message at this stream sequence" }))
