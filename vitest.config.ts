@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
@@ -5,13 +6,23 @@ import { defineConfig } from "vitest/config"
  * `npm test`: every test file, the crash suites on their seeded sample (test/crash/scale.ts).
  * `npm run test:crash` runs the full exploration with vitest.crash.config.ts.
  */
+/** Whether the JetStream tests run (test/setup/nats.ts says so when they do not). */
+const natsServer = ((): boolean => {
+  try {
+    execFileSync("nats-server", ["--version"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+})()
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // The browser suite needs Chromium and runs on its own: npm run test:browser.
     exclude: ["test/browser/**", "node_modules/**"],
     // Builds dist/ and compiles the examples and fixtures the real-process tests run with node.
-    globalSetup: ["test/setup/build.ts"],
+    globalSetup: ["test/setup/build.ts", "test/setup/nats.ts"],
     // Files share their workers' module cache: effect and the library load once per worker, not
     // once per file. A crash suite counts its own totals (reportTotals); mocks are restored.
     isolate: false,
@@ -24,13 +35,15 @@ export default defineConfig({
       include: ["src/**/*.ts"],
       // Code that only runs in a browser worker (OPFS handles, Web Locks): Node has neither, so
       // these files are covered by the real-Chromium suite (npm run test:browser), not here. The
-      // pure parts (the OPFS error mapping, isQuotaExceeded) are tested under Node.
+      // pure parts (the OPFS error mapping, isQuotaExceeded) are tested under Node. Without
+      // nats-server the JetStream tests are skipped, so their code is not measured either.
       exclude: [
         "src/browser.ts",
         "src/internal/browser/dom.ts",
         "src/internal/browser/opfsFile.ts",
         "src/internal/browser/opfsFileSystem.ts",
-        "src/internal/browser/webLocks.ts"
+        "src/internal/browser/webLocks.ts",
+        ...(natsServer ? [] : ["src/JetStreamWal.ts", "src/jetstream.ts", "src/internal/jetstream/**"])
       ],
       reporter: ["text-summary"],
       thresholds: {

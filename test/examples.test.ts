@@ -8,6 +8,7 @@ import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { natsServerAvailable, startCluster } from "./jetstream/cluster.js"
 import { compiled, root, startNode } from "./processes.js"
 
 const examplesDir = Path.join(root, "examples")
@@ -83,7 +84,25 @@ describe("examples", () => {
     expect(second.stdout).toMatch(/^done: the log in .* now ends at seq 212$/m)
   }, 60_000)
 
-  for (const name of examples.filter((name) => name !== "quickstart.ts")) {
+  it("jetstream.ts says what to start when no server is reachable and exits 1; on a server it appends, replays and tails", async () => {
+    const unreachable = await runExample("jetstream.ts", ["nats://127.0.0.1:1"])
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toMatch(/^no NATS server with JetStream at nats:\/\/127\.0\.0\.1:1\.$/m)
+    expect(unreachable.stderr).toMatch(/nats-server -js/)
+    if (!natsServerAvailable()) return
+    const server = await startCluster(1)
+    try {
+      const run = await runExample("jetstream.ts", [server.servers[0]!])
+      expectSuccess(run)
+      expect(run.stdout).toMatch(/^appended 100 entries from 32 fibers: seq 1\.\.100$/m)
+      expect(run.stdout).toMatch(/^replay from 95: 8 entries, last seq 102$/m)
+      expect(run.stdout).toMatch(/^tail from 101: seq 101, 102, 103$/m)
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
+
+  for (const name of examples.filter((name) => name !== "quickstart.ts" && name !== "jetstream.ts")) {
     it(`${name} exits 0 and prints what it shows`, async () => {
       const run = await runExample(name)
       expectSuccess(run)

@@ -1,0 +1,87 @@
+/**
+ * JetStream: W1 (one producer, each append awaited) and W2 (64 long-lived fibers) through
+ * `JetStreamWal`, on a single server (R1) and a 3-server cluster (R3) started on 127.0.0.1, beside
+ * the floor: the plain NATS client publishing the same 256 B payloads with the same concurrency
+ * (`js.publish`, each awaited, no expectations), in the same process, alternating with the WAL.
+ * Figures are appends per second; the ratio column is against `nats` of the same run.
+ *
+ *   npx tsx bench/jetstream.ts [--runs 3] [--w1 1000] [--w2 10000]
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import { Effect } from "effect"
+import { JetStreamWal } from "../src/jetstream.js"
+import { type Cluster, startCluster } from "../test/jetstream/cluster.js"
+import { argument, payloads, Report, seconds } from "./lib/harness.js"
+
+const RUNS = argument("runs", 3)
+const W1 = argument("w1", 1000)
+const W2 = argument("w2", 10_000)
+const FIBERS = 64
+const data = payloads(256)
+
+let streams = 0
+
+/** Appends per second of the plain client: `count` publishes from `producers` loops, each awaited. */
+const floor = async (cluster: Cluster, replicas: number, count: number, producers: number): Promise<number> => {
+  const nc = await connect({ servers: [...cluster.servers] })
+  const name = `FLOOR${++streams}`
+  const jsm = await jetstreamManager(nc)
+  await jsm.streams.add({ name, subjects: [name], num_replicas: replicas })
+  const js = jetstream(nc)
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: producers }, async () => {
+    while (next < count) await js.publish(name, data[next++ % data.length])
+  }))
+  const rate = count / seconds(start)
+  await jsm.streams.delete(name)
+  await nc.close()
+  return rate
+}
+
+/** Appends per second of the WAL, same shape. */
+const wal = (cluster: Cluster, replicas: number, count: number, producers: number): Promise<number> =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const log = yield* JetStreamWal.make({ servers: cluster.servers, stream: `WAL${++streams}`, replicas })
+    let next = 0
+    const start = performance.now()
+    yield* Effect.forEach(
+      Array.from({ length: producers }, (_, i) => i),
+      () => Effect.whileLoop({ while: () => next < count, body: () => log.append(data[next++ % data.length]!), step: () => {} }),
+      { concurrency: "unbounded", discard: true }
+    )
+    return count / seconds(start)
+  })))
+
+const main = async () => {
+  for (const replicas of [1, 3]) {
+    const cluster = await startCluster(replicas)
+    try {
+      for (const [workload, count, producers] of [["W1", W1, 1], ["W2", W2, FIBERS]] as const) {
+        const report = new Report(
+          `${workload} R${replicas}`,
+          `${count} x 256 B appends, ${producers === 1 ? "one at a time" : `${producers} fibers`}, ${replicas === 1 ? "1 server" : "3 servers"}`,
+          "appends/s",
+          true,
+          "nats",
+          "nats"
+        )
+        await wal(cluster, replicas, Math.min(count, 200), producers) // warm-up
+        for (let run = 0; run < RUNS; run++) {
+          const nats = await floor(cluster, replicas, count, producers)
+          const effectWal = await wal(cluster, replicas, count, producers)
+          report.run({ nats, "JetStreamWal": effectWal })
+        }
+        report.print()
+      }
+    } finally {
+      await cluster.stop()
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
