@@ -18,8 +18,6 @@ await build({
   format: "esm",
   platform: "browser",
   target: "es2022",
-  // The package's own browser entry, from the sources of this repository.
-  alias: { "effect-wal/browser": join(here, "../../src/browser.ts") },
   logLevel: "warning"
 })
 await copyFile(join(here, "index.html"), join(out, "index.html"))

@@ -4,7 +4,7 @@
  * entry to the page; appends requested by the page are acknowledged once durable.
  */
 import { Effect, Option, Queue, Schema, Stream } from "effect"
-import { OpfsFileSystem, Wal } from "effect-wal/browser"
+import { OpfsFileSystem, Wal } from "../../src/browser.js" // in an application: from "effect-wal/browser"
 import type { Event, Request } from "./protocol.js"
 
 const Note = Schema.Struct({ text: Schema.String })
