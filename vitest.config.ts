@@ -4,7 +4,9 @@ import { defineConfig } from "vitest/config"
 
 /**
  * `npm test`: every test file, the crash suites on their seeded sample (test/crash/scale.ts).
- * `npm run test:crash` runs the full exploration with vitest.crash.config.ts.
+ * `npm run test:crash` runs the full exploration with vitest.crash.config.ts, and
+ * `npm run test:jetstream-faults` the cluster fault tests (SIGKILLs and elections: about half a
+ * minute of their own, and only reliable without other suites competing for the 2 cores).
  */
 /** Whether the JetStream tests run (test/setup/nats.ts says so when they do not). */
 const natsServer = ((): boolean => {
@@ -20,7 +22,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // The browser suite needs Chromium and runs on its own: npm run test:browser.
-    exclude: ["test/browser/**", "node_modules/**"],
+    exclude: ["test/browser/**", "test/jetstream/faults.test.ts", "node_modules/**"],
     // Builds dist/ and compiles the examples and fixtures the real-process tests run with node.
     globalSetup: ["test/setup/build.ts", "test/setup/nats.ts"],
     // Files share their workers' module cache: effect and the library load once per worker, not

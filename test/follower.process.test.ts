@@ -28,15 +28,17 @@ interface Round {
 /**
  * One round: a follower process recovers the replica and says where to resume; a leader process,
  * started at the same time, is told that sequence and streams from there into the follower's stdin
- * through a pipe. With `killAfter`, both are killed with SIGKILL once the follower has received
- * that many chunks.
+ * through a pipe. With `killAt`, both are killed with SIGKILL once the follower has received the
+ * chunk holding that sequence (a sequence, not a count of chunks: how many chunks the leader
+ * sends depends on how far its appends ran ahead of the stream).
  */
-const round = (leaderDir: string, replicaDir: string, killAfter: number | undefined) =>
+const round = (leaderDir: string, replicaDir: string, killAt: number | undefined) =>
   Effect.promise(async (): Promise<Round> => {
     const follower = start("follower.ts", [replicaDir])
     const leader = start("leader.ts", [leaderDir, String(TOTAL)])
     let from = 0
     let chunks = 0
+    let received = 0
     let killed = false
     let done: Round["done"]
     let stderr = ""
@@ -51,10 +53,12 @@ const round = (leaderDir: string, replicaDir: string, killAfter: number | undefi
           if (tag === "from") {
             from = Number(value)
             resolve()
-          } else if (tag === "chunk") chunks++
-          else if (tag === "done") done = JSON.parse(value)
+          } else if (tag === "chunk") {
+            chunks++
+            if (value !== "header") received = Number(value)
+          } else if (tag === "done") done = JSON.parse(value)
         }
-        if (killAfter !== undefined && !killed && chunks >= killAfter) {
+        if (killAt !== undefined && !killed && received >= killAt) {
           killed = true
           follower.kill("SIGKILL")
           leader.kill("SIGKILL")
@@ -86,8 +90,8 @@ describe("replication across processes", () => {
       const replicaDir = yield* tempDir
       const started = Date.now()
       const rounds: Array<Round> = []
-      for (const killAfter of [40, 90]) {
-        const result = yield* round(leaderDir, replicaDir, killAfter)
+      for (const killAt of [150, 350]) {
+        const result = yield* round(leaderDir, replicaDir, killAt)
         expect(result.killed).toBe(true)
         rounds.push(result)
         // After every crash the replica is a prefix of the leader's segments.

@@ -82,6 +82,30 @@ export const waitForJetStream = async (servers: ReadonlyArray<string>): Promise<
   }
 }
 
+/**
+ * Waits until `stream` has a leader again (after servers restart, its group elects one of its own,
+ * after the JetStream meta leader): reads of the stream fail with "temporarily unavailable" until then.
+ */
+export const waitForStreamLeader = async (servers: ReadonlyArray<string>, stream: string): Promise<void> => {
+  const nc = await connect({ servers: [...servers] })
+  try {
+    await waitFor(`a leader of stream ${stream}`, async () => {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 500 })
+        const info = await jsm.streams.info(stream)
+        if (info.cluster?.leader === undefined) return false
+        // The leader serves reads: the last message, when there is one.
+        if (info.state.last_seq > 0) await jsm.streams.getMessage(stream, { seq: info.state.last_seq })
+        return true
+      } catch {
+        return false
+      }
+    }, 30_000)
+  } finally {
+    await nc.close()
+  }
+}
+
 /** Starts `size` servers and waits until each accepts clients. */
 export const startCluster = async (size: number): Promise<Cluster> => {
   const root = mkdtempSync(join(tmpdir(), "effect-wal-nats-"))

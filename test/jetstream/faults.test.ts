@@ -6,12 +6,12 @@
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Ref, Stream } from "effect"
+import { Effect, Fiber, Ref, Schedule, Stream } from "effect"
 import { JetStreamWal } from "../../src/jetstream.js"
 import type { Wal } from "../../src/Wal.js"
 import { collect } from "../helpers.js"
 import { Event } from "../walContract.js"
-import { type Cluster, natsServerAvailable, startCluster, waitForJetStream } from "./cluster.js"
+import { type Cluster, natsServerAvailable, startCluster, waitForJetStream, waitForStreamLeader } from "./cluster.js"
 
 const available = natsServerAvailable()
 let cluster: Cluster
@@ -71,7 +71,8 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
       const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "2 seconds" })
       const acked = yield* Ref.make(new Map<number, number>())
       const failures = yield* Ref.make<Array<string>>([])
-      const tail = yield* wal.tail().pipe(Stream.runCollect, Effect.fork)
+      const tailed = yield* Ref.make<Array<number>>([])
+      const tail = yield* wal.tail().pipe(Stream.runForEach((entry) => Ref.update(tailed, (seqs) => [...seqs, entry.seq])), Effect.fork)
       const stop = yield* Ref.make(false)
       const writers = yield* Effect.fork(appenders(wal, acked, failures, stop))
       yield* atLeast(acked, 500)
@@ -90,14 +91,18 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
       expect(replayed.map((entry) => entry.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1))
       for (const entry of replayed) expect(entry.payload.n).toBe(all.get(entry.seq))
       yield* Effect.promise(() => cluster.restart(leader))
-      return { tail, last }
+      // The tail catches up through the election before the WAL closes: closing a JetStreamWal
+      // closes its connection, which ends a tail still reading behind the watermark with an error
+      // (docs/jetstream.md), where a file WAL's tail would read on from the files.
+      yield* Effect.repeat(Ref.get(tailed), { until: (seqs) => seqs.length >= last, schedule: Schedule.spaced("20 millis") })
+      return { tail, last, tailed }
     }).pipe(
       Effect.scoped,
-      Effect.flatMap(({ last, tail }) =>
-        Effect.map(Fiber.join(tail), (tailed) => {
+      Effect.flatMap(({ last, tail, tailed }) =>
+        Effect.zipRight(Fiber.join(tail), Effect.map(Ref.get(tailed), (seqs) => {
           // The WAL closed: the tail ended after the last acknowledged entry, every one exactly once.
-          expect([...tailed].map((entry) => entry.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1))
-        })
+          expect(seqs).toEqual(Array.from({ length: last }, (_, i) => i + 1))
+        }))
       )
     ), 60_000)
 
@@ -118,12 +123,15 @@ describe.skipIf(!available)("JetStreamWal faults on a 3-server cluster", () => {
         yield* Fiber.join(writers)
         return { acked: yield* Ref.get(acked), elapsed: Date.now() - start, tags: yield* Ref.get(failures) }
       }))
-      // Every fiber stopped on a typed error; the bound: a timeout, the resync budget (3 timeouts), a timeout.
+      // Every fiber stopped on a typed error, in bounded time: a timeout, the resync budget (3
+      // timeouts) and a timeout make 5 s; 30 s is a liveness bound with room for a loaded machine.
       expect(tags.length).toBe(64)
       expect(new Set(tags)).toEqual(new Set(["WalPoisonedError"]))
-      expect(elapsed).toBeLessThan(8_000)
+      expect(elapsed).toBeLessThan(30_000)
       yield* Effect.promise(() => Promise.all(cluster.names.map((name) => cluster.restart(name))))
       yield* Effect.promise(() => waitForJetStream(cluster.servers))
+      // As an application would, the new writer is opened once the stream is served again.
+      yield* Effect.promise(() => waitForStreamLeader(cluster.servers, stream))
       const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, schema: Event, timeout: "5 seconds" })
       const replayed = yield* collect(wal.replay())
       const bySeq = new Map(replayed.map((entry) => [entry.seq, entry.payload.n]))
