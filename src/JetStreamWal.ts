@@ -46,9 +46,10 @@ export interface Options<A = Uint8Array, I = unknown> {
   readonly schema?: Schema.Schema<A, I, never>
   /**
    * How long a publish waits for its acknowledgement before the WAL poisons itself, and the
-   * timeout of each read and management request (default 5 seconds). Requests are retried through
-   * a leader election or a reconnect for up to three times this (reads of `replay` and `tail`:
-   * at least 10 seconds).
+   * timeout of each read and management request (default 5 seconds). Requests, and a writer
+   * making no progress, are retried through a leader election or a reconnect for up to three
+   * times this, and never less than 15 seconds (a stream leader election in nats-server takes up
+   * to about 11 s), so an election is a pause for any timeout.
    */
   readonly timeout?: Duration.DurationInput
 }

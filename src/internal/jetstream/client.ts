@@ -61,21 +61,34 @@ export interface Settings {
   readonly timeout: Duration.Duration
 }
 
-/** Retries a request while a stream leader is elected or a server reconnects, for up to `budget`. */
-const retryingFor = (budget: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(
-    self,
-    Schedule.exponential("50 millis").pipe(
+/**
+ * How long a stream can be without a leader in a healthy cluster: a follower waits 4 to 9 s after
+ * the last heartbeat (1 s apart) before it campaigns, then campaigns for up to 0.8 s
+ * (nats-server `server/raft.go`), about 11 s in all; 15 s leaves room for a loaded machine.
+ */
+const electionWindow = Duration.seconds(15)
+
+/**
+ * The retry budget of every request, and the writer's budget for making no progress: three
+ * timeouts, and never less than the election window, so that a leader election is a pause for any
+ * `timeout`, never a failure. It bounds how long a lost quorum takes to fail appends.
+ */
+export const retryBudget = (timeout: Duration.Duration): Duration.Duration =>
+  Duration.max(Duration.times(timeout, 3), electionWindow)
+
+/**
+ * Retries a request while a stream leader is elected or a server reconnects, for up to the retry
+ * budget; with `answered`, not once a server has answered.
+ */
+const retrying = (timeout: Duration.Duration, answered: (cause: unknown) => boolean = () => false) =>
+<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(self, {
+    schedule: Schedule.exponential("50 millis").pipe(
       Schedule.union(Schedule.spaced("500 millis")),
-      Schedule.upTo(budget)
-    )
-  )
-
-/** Three timeouts: the budget of opening and of the writer's resync, which bounds how long a lost quorum takes to fail appends. */
-const retrying = (timeout: Duration.Duration) => retryingFor(Duration.times(timeout, 3))
-
-/** Reads (replay, tail) wait longer: three timeouts, and at least 10 seconds for an election on a loaded machine. */
-const retryingReads = (timeout: Duration.Duration) => retryingFor(Duration.max(Duration.times(timeout, 3), Duration.seconds(10)))
+      Schedule.upTo(retryBudget(timeout))
+    ),
+    while: (cause) => !answered(cause)
+  })
 
 /**
  * Connects (reconnecting without limit afterwards), then finds the stream or creates it with
@@ -128,6 +141,8 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
         })
       }
     } else {
+      // A create that timed out may have been applied: adding the same configuration again is
+      // idempotent in JetStream, so an unanswered create is retried through a meta-leader election.
       yield* Effect.tryPromise({
         try: () =>
           manager.streams.add({
@@ -137,8 +152,8 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
             // Every message carries an id (writer.ts); a short window keeps the server's table of them small.
             duplicate_window: duplicateWindowNanos
           }),
-        catch: ioError("stream create", settings.stream)
-      })
+        catch: (cause) => cause
+      }).pipe(retrying(settings.timeout, (cause) => cause instanceof JetStreamApiError), Effect.mapError(ioError("stream create", settings.stream)))
     }
     const client: Client = {
       connection,
@@ -160,7 +175,7 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
           try: () => manager.streams.getMessage(settings.stream, { seq }),
           catch: ioError("get message", settings.stream)
         }).pipe(
-          retryingReads(settings.timeout),
+          retrying(settings.timeout),
           Effect.flatMap((message) =>
             message === null
               ? Effect.fail(new WalCorruptionError({ file: settings.stream, offset: seq, reason: "no message at this stream sequence" }))

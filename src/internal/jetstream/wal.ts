@@ -148,7 +148,6 @@ export const make = <A>(
         if (headerOf(message)(Client.messageIdHeader) !== idOf(last)) return yield* Effect.fail(new Fenced(last))
         return last
       }))).then((result) => result._tag === "Right" ? result.right : Promise.reject(result.left))
-    const timeoutMillis = Duration.toMillis(settings_.timeout)
     const writer = new Writer(
       position,
       client.publish,
@@ -157,7 +156,7 @@ export const make = <A>(
       maxBodyBytes,
       codec.id,
       () => clock.unsafeCurrentTimeMillis(),
-      3 * timeoutMillis
+      Duration.toMillis(Client.retryBudget(settings_.timeout))
     )
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
