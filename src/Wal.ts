@@ -381,7 +381,11 @@ export const make: {
  * A read-only view of the WAL in `options.directory`: it takes no lock, writes nothing, and can
  * run while another process writes. Each replay sees a consistent committed prefix. While that
  * writer reclaims segments, a replay reads any range still retained whole: it opens only the
- * segments it needs, and lists the directory again when one was reclaimed since it listed.
+ * segments it needs, and lists the directory again when one was reclaimed since it listed. A
+ * replay never skips an entry: before its first entry it starts at the first one still retained
+ * (as `from` below the retained range does); once it has delivered entries, a segment it needs
+ * next that the writer reclaimed meanwhile (the reader holds nothing back) fails the replay with
+ * `WalIOError` (`code: "ENOENT"`, the segment's path). Replay again to go on from what is left.
  *
  * @since 0.1.0
  * @category constructors

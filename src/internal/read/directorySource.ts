@@ -9,8 +9,9 @@
  * - only the segments a read needs are opened, and the WAL id is taken from the first header read,
  *   so a segment reclaimed between the listing and the read is never touched;
  * - a segment reclaimed after the listing (its file not found when a read needs it) makes the
- *   source list the directory again, and the read goes on from the first segment still there:
- *   any range still retained is read whole;
+ *   source list the directory again, and a read that has delivered nothing yet goes on from the
+ *   first segment still there (one that has fails: `LogCursor` never skips), so any range still
+ *   retained is read whole;
  * - every header is checked against the WAL id and codec, the file name, and torn creation by
  *   recovery's rule: the last segment whose creation a crash tore (or the writer is creating) holds
  *   no entry and ends the log.

@@ -122,6 +122,11 @@ export class LogCursor<A> {
   private batchBytes = 0
   /** Payload bytes in the chunk being filled. */
   private chunkBytes = 0
+  /**
+   * Whether an entry was delivered: from then on the cursor never skips a sequence (the entries
+   * it delivers are contiguous), while before it a cursor starts at the first entry still on disk.
+   */
+  private delivered = false
   /** Set after a live batch was delivered from memory: the disk read resumes right after it. */
   private resume: ResumePoint | undefined
 
@@ -149,7 +154,10 @@ export class LogCursor<A> {
 
   /** Decodes into `out`, segment after segment, until it holds entries or nothing more can be read. */
   private fill(upTo: number, out: Array<WalEntry<A>>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> {
-    if (out.length > 0 || this.nextSequence > upTo) return Effect.succeed(Chunk.unsafeFromArray(out))
+    if (out.length > 0 || this.nextSequence > upTo) {
+      if (out.length > 0) this.delivered = true
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
     return Effect.flatMap(this.readerFor(this.nextSequence), (reader) =>
       reader === undefined
         ? Effect.succeed(Chunk.unsafeFromArray(out))
@@ -167,6 +175,7 @@ export class LogCursor<A> {
       const decoded = (batch.decoded ??= decodeBatch(batch, this.codec, this.source.seed)) as DecodedBatch<A>
       const skip = this.nextSequence - batch.firstSequence
       const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
+      this.delivered = true
       this.nextSequence = batch.lastSequence + 1
       this.source.pin(this, this.nextSequence)
       if (decoded.sealed) {
@@ -212,6 +221,9 @@ export class LogCursor<A> {
         yield* Scope.close(scope, Exit.void)
         if (opened.left.code !== "ENOENT") return yield* opened.left
         yield* this.source.segmentGone(segment, opened.left)
+        // Reclaimed under a read-only reader after the cursor delivered entries: going on from the
+        // first segment still there would leave a gap, so the read fails with the missing file.
+        if (this.delivered && !(yield* this.holds(sequence))) return yield* opened.left
         return yield* this.readerFor(sequence)
       }
       const file = opened.right
@@ -232,6 +244,11 @@ export class LogCursor<A> {
       this.readable = Number.isFinite(this.source.limitOf(segment)) ? Number.POSITIVE_INFINITY : yield* sizeOf(file, segment.path)
       return this.reader
     })
+  }
+
+  /** Whether the source still has the segment holding `sequence`. */
+  private holds(sequence: number): Effect.Effect<boolean, WalIOError | WalCorruptionError> {
+    return Effect.map(this.source.segmentFor(sequence), Option.exists((segment) => segment.firstSequence <= sequence))
   }
 
   /**
