@@ -31,6 +31,16 @@ export const writtenSize = (path: string): number => {
 /** Collects a stream into an array. */
 export const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
 
+/**
+ * The positions of the entries whose payload differs from `expected(entry, i)`, byte for byte:
+ * one assertion (`toEqual([])`) for thousands of payloads instead of one `toEqual` each.
+ */
+export const payloadMismatches = <E extends { readonly payload: Uint8Array }>(
+  entries: ReadonlyArray<E>,
+  expected: (entry: E, i: number) => Uint8Array
+): Array<number> =>
+  entries.flatMap((entry, i) => Buffer.compare(entry.payload, expected(entry, i)) === 0 ? [] : [i])
+
 /** Switches that decide which operations of `faultyLayer` fail. */
 export interface FaultSwitch {
   /** Fail every file fsync from now on while true. */

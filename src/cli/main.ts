@@ -2,7 +2,10 @@
  * The `effect-wal` operator CLI: argument parsing with @effect/cli and printing; the work is done
  * by the `Inspect` module. `run` turns every outcome into an exit code.
  */
-import { Args, Command, Options, ValidationError } from "@effect/cli"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import type * as CliApp from "@effect/cli/CliApp"
 import { Chunk, Clock, Console, Data, Effect, Option, Stream } from "effect"
 import { createRequire } from "node:module"
