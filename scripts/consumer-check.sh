@@ -3,7 +3,7 @@
 # effect-wal claims (effect 3.21, @effect/platform 0.96) and one on the newest (3.22 / 0.97), and
 # checks for each: the install succeeds without ERESOLVE, `npm ls effect` shows one copy, no
 # install script of effect-wal's own dependencies runs, `tsc` is clean, and a small program that
-# opens a WAL, appends, reopens and replays runs. Usage: scripts/consumer-check.sh
+# opens a WAL, appends, reopens and replays runs. Usage: scripts/consumer-check.sh (CI runs it: .ci/run)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/effect-wal-consumer-XXXXXX")"
@@ -76,5 +76,14 @@ TS
   echo "ok: $name (one effect, tsc clean, opened, appended, reopened and replayed)"
 }
 
-app oldest "3.21.5" "0.96.3" "0.107.0"
-app newest "^3.22.4" "^0.97.2" "^0.108.2"
+# The two applications install and compile side by side (the installs wait on the network, tsc
+# takes a core each); each one's output is printed whole when both are done.
+app oldest "3.21.5" "0.96.3" "0.107.0" >"$work/oldest.out" 2>&1 &
+oldest=$!
+app newest "^3.22.4" "^0.97.2" "^0.108.2" >"$work/newest.out" 2>&1 &
+newest=$!
+status=0
+wait "$oldest" || status=1
+wait "$newest" || status=1
+cat "$work/oldest.out" "$work/newest.out"
+exit "$status"
