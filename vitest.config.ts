@@ -3,7 +3,8 @@ import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 /**
- * `npm test`: every test file, the crash suites on their seeded sample (test/crash/scale.ts).
+ * `npm test`: every test file but the examples', the crash suites on their seeded sample
+ * (test/crash/scale.ts). `npm run test:examples` runs every example as a process.
  * `npm run test:crash` runs the full exploration with vitest.crash.config.ts, and
  * `npm run test:jetstream-faults` the cluster fault tests (SIGKILLs and elections: about half a
  * minute of their own, and only reliable without other suites competing for the 2 cores).
@@ -21,8 +22,9 @@ const natsServer = ((): boolean => {
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The browser suite needs Chromium and runs on its own: npm run test:browser.
-    exclude: ["test/browser/**", "test/jetstream/faults.test.ts", "node_modules/**"],
+    // The browser suite needs Chromium and runs on its own (npm run test:browser); the examples
+    // (npm run test:examples) and the JetStream fault tests (npm run test:jetstream-faults) too.
+    exclude: ["test/browser/**", "test/jetstream/faults.test.ts", "test/examples.test.ts", "node_modules/**"],
     // Builds dist/ and compiles the examples and fixtures the real-process tests run with node.
     globalSetup: ["test/setup/build.ts", "test/setup/nats.ts"],
     // Files share their workers' module cache: effect and the library load once per worker, not

@@ -7,7 +7,8 @@ set -u
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-npx tsc -p tsconfig.json --noEmit > "$log" 2>&1 &
+# Incremental: a run after a change checks what the change touched (about 5 s instead of 12 s).
+npx tsc -p tsconfig.json --noEmit --incremental --tsBuildInfoFile node_modules/.cache/effect-wal-typecheck.tsbuildinfo > "$log" 2>&1 &
 typecheck=$!
 npx vitest run --coverage "$@"
 tests=$?
