@@ -3,7 +3,7 @@
  * happen once per open, read, reclamation, repair or writer batch, never one append, so tracing
  * costs nothing per entry. Attributes are prefixed `effect-wal.`.
  */
-import { Effect, Option, Stream } from "effect"
+import { Context, Effect, Exit, Option, Stream, type Tracer } from "effect"
 import type { RecoveryReport } from "../Wal.js"
 
 /** The span names, documented in docs/operations.md. */
@@ -38,6 +38,23 @@ export const batchAttributes = (batch: BatchSpanInput): Record<string, number> =
     "effect-wal.fsyncs": batch.fsyncSeconds.length,
     "effect-wal.segment": batch.segment
   }
+}
+
+/**
+ * Records a writer batch that ran from `startNanos` to `endNanos` as one root `effect-wal.batch`
+ * span of `tracer`, failed with `failure` when there is one.
+ */
+export const recordBatch = (
+  tracer: Tracer.Tracer,
+  startNanos: bigint,
+  endNanos: bigint,
+  batch: BatchSpanInput,
+  failure: unknown
+): void => {
+  const span = tracer.span(SpanName.batch, Option.none(), Context.empty(), [], startNanos, "internal")
+  const attributes = batchAttributes(batch)
+  for (const key in attributes) span.attribute(key, attributes[key])
+  span.end(endNanos, failure === undefined ? Exit.void : Exit.fail(failure))
 }
 
 /** The attributes an `effect-wal.open` span ends with: what recovery found and did. */

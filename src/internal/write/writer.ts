@@ -20,21 +20,20 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import { Context, Duration, Effect, ExecutionStrategy, Exit, Option, Scope } from "effect"
+import { Duration, Effect, Exit, Option, type Scope } from "effect"
 import type * as Durability from "../../Durability.js"
-import { errnoCode, WalIOError, WalPoisonedError } from "../../WalError.js"
+import { WalIOError, WalPoisonedError } from "../../WalError.js"
 import type { ResolvedConfig } from "../config.js"
 import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "../format/constants.js"
 import { BatchEncoder } from "../format/frame.js"
-import { open, sizeOf, syncFile, truncate, writeAll } from "../io.js"
 import { createSegment } from "../segment/create.js"
-import type { SegmentState } from "../segment/state.js"
 import type { LogSnapshot } from "./snapshot.js"
 import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
 import type { Signal } from "../signal.js"
-import { type SyncAccess, syncAccessOf } from "../syncAccess.js"
-import { batchAttributes, SpanName } from "../tracing.js"
+import { recordBatch } from "../tracing.js"
 import type { LiveWindow } from "../read/liveWindow.js"
+import { ActiveSegment } from "./activeSegment.js"
+import { mustSync } from "./syncRule.js"
 
 /**
  * The writer's state. Only the writer changes it; the rest of the WAL reads it. What readers need
@@ -57,28 +56,6 @@ export interface WriterState {
 
 /** Largest single write; bigger batches are written in several writes before one fsync. */
 const MAX_WRITE_BYTES = 8 * 1024 * 1024
-
-/**
- * How far the active segment is extended ahead of the writes (never past `segmentBytes`). An
- * append inside space already allocated does not change the file's size, so its fsync has no size
- * to commit: one-at-a-time durable appends on ext4 ran 1.45x faster with raw `fs` calls
- * (docs/design.md). Recovery reads the zeros past the last frame as free space.
- */
-const ALLOCATE_AHEAD_BYTES = 1024 * 1024
-
-interface Active {
-  segment: SegmentState
-  file: FileSystem.File
-  scope: Scope.CloseableScope
-  /** Bytes written to the file (the next write's offset). */
-  written: number
-  /** Bytes known durable (fsynced). */
-  durable: number
-  /** The file's size: `written` plus the zeros allocated ahead of the writes. */
-  allocated: number
-  /** The file's synchronous operations, when it offers them: batches are then served by `drain`. */
-  readonly access: SyncAccess | undefined
-}
 
 /** What one served batch did, for metrics and back-pressure signals. */
 export interface BatchReport {
@@ -123,16 +100,8 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const clock = yield* Effect.clock
     // The tracer of the fiber that opened the WAL: each batch is one root span of its own.
     const tracer = yield* Effect.tracer
-    const openActive = (segment: SegmentState, written: number) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.fork(writerScope, ExecutionStrategy.sequential)
-        const file = yield* open(fs, segment.path, "r+").pipe(Scope.extend(scope))
-        const allocated = yield* sizeOf(file, segment.path)
-        yield* file.seek(written, "start")
-        return { segment, file, scope, written, durable: written, allocated, access: syncAccessOf(file) } satisfies Active
-      })
     const last = state.snapshot.active
-    let active: Active | undefined
+    let active: ActiveSegment | undefined
     let bytesWritten = 0
     let rotated = false
     const fsyncSeconds: Array<number> = []
@@ -160,19 +129,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       return timestamp
     }
 
-    /** The size to give the active segment so that a write ending at `end` fits, with room ahead. */
-    const allocationFor = (end: number) => Math.max(end, Math.min(end + ALLOCATE_AHEAD_BYTES, config.segmentBytes))
-
-    /** Sets the active segment's size. The fsync that makes the next frames durable makes it durable too. */
-    const allocate = (target: Active, size: number) =>
-      Effect.map(truncate(target.file, size, target.segment.path), () => {
-        target.allocated = size
-      })
-
-    /** Book-keeping once the encoder's bytes are in the file: offsets, the live window, an empty encoder. */
-    const wrote = (target: Active, bytes: Uint8Array) => {
-      live.stage(target.segment, target.written, bytes, framedFrom, state.nextSequence - 1)
-      target.written += bytes.length
+    /** Book-keeping once bytes framed since the encoder was emptied are in the file at `offset`. */
+    const wrote = (target: ActiveSegment, offset: number, bytes: Uint8Array) => {
+      live.stage(target.segment, offset, bytes, framedFrom, state.nextSequence - 1)
       bytesWritten += bytes.length
       encoder.reset()
       framedFrom = state.nextSequence
@@ -182,26 +141,30 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const flush = Effect.suspend(() => {
       if (encoder.size === 0) return Effect.void
       const target = active!
+      const offset = target.written
       const bytes = encoder.bytes()
-      const end = target.written + bytes.length
-      const write = Effect.map(writeAll(target.file, bytes, target.segment.path), () => wrote(target, bytes))
-      if (end <= target.allocated) return write
-      // Allocate ahead so that the appends after this one do not change the file's size.
-      return Effect.zipRight(allocate(target, allocationFor(end)), write)
+      return Effect.map(target.write(bytes), () => wrote(target, offset, bytes))
     })
 
-    /** Book-keeping once an fsync of everything written up to `upTo` has succeeded. */
-    const synced = (target: Active, upTo: number, started: bigint) => {
+    /** `flush` as one synchronous step. */
+    const flushNow = (target: ActiveSegment) => {
+      if (encoder.size === 0) return
+      const offset = target.written
+      const bytes = encoder.bytes()
+      target.writeNow(bytes)
+      wrote(target, offset, bytes)
+    }
+
+    /** Records the duration of an fsync that started at `started`. */
+    const synced = (started: bigint) => {
       fsyncSeconds.push(Number(clock.unsafeCurrentTimeNanos() - started) / 1e9)
-      target.durable = upTo
     }
 
     const sync = Effect.suspend(() => {
       const target = active!
-      if (target.durable === target.written) return Effect.void
-      const upTo = target.written
+      if (target.unsynced === 0) return Effect.void
       const started = clock.unsafeCurrentTimeNanos()
-      return Effect.map(syncFile(target.file, target.segment.path), () => synced(target, upTo, started))
+      return Effect.map(target.sync(), () => synced(started))
     })
 
     /** Seals the active segment and starts the next one. */
@@ -213,14 +176,13 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         encoder.seal(lastSequence, lastSequence - segment.firstSequence + 1, state.lastCheckpoint, timestamp, current.durable)
         // A sealed segment ends with its seal frame: give back the space allocated ahead first, so
         // the fsync below makes the exact size durable together with the seal.
-        const sealedSize = current.written + encoder.size
-        if (current.allocated !== sealedSize) yield* allocate(current, sealedSize)
+        yield* current.resize(current.written + encoder.size)
         yield* flush
         // The seal and every frame before it must be durable before the next segment exists:
         // recovery requires every segment but the last to end with a valid seal frame.
         yield* sync
         const next = yield* createSegment(fs, ctx.path, config.directory, ctx.walId, ctx.codecId, segment.index + 1, state.nextSequence)
-        yield* Scope.close(current.scope, Exit.void)
+        yield* current.close(false)
         active = undefined
         const published = state.snapshot
         const firstKept = ctx.firstKept()
@@ -234,7 +196,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           committedCheckpoint: published.committedCheckpoint
         }
         rotated = true
-        active = yield* openActive(next, next.size)
+        active = yield* ActiveSegment.open(fs, next, next.size, config.segmentBytes, writerScope)
       })
 
     const fits = (bytes: number) => active!.written + encoder.size + bytes + SEAL_FRAME_SIZE <= config.segmentBytes
@@ -258,8 +220,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
 
     /** After the last write of a batch: whether it must be fsynced before it is acknowledged. */
     const syncDue = (now: number, requested: boolean): boolean => {
-      const current = active!
-      const unsynced = current.written - current.durable
+      const unsynced = active!.unsynced
       if (unsynced === 0) return false
       if (unsyncedSince === undefined) unsyncedSince = now
       return mustSync(mode, unsynced, requested)
@@ -338,29 +299,6 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         return frameFrom(0)
       })
 
-    /** Runs one synchronous file operation, throwing its failure as a `WalIOError`. */
-    const attemptNow = <A>(operation: string, target: Active, run: () => A): A => {
-      try {
-        return run()
-      } catch (error) {
-        throw new WalIOError({ operation, path: target.segment.path, code: errnoCode(error), cause: error })
-      }
-    }
-
-    /** `flush` as one synchronous step. */
-    const flushNow = (target: Active, access: SyncAccess) => {
-      if (encoder.size === 0) return
-      const bytes = encoder.bytes()
-      const end = target.written + bytes.length
-      if (end > target.allocated) {
-        const size = allocationFor(end)
-        attemptNow("truncate", target, () => access.truncate(size))
-        target.allocated = size
-      }
-      attemptNow("write", target, () => access.writeAll(bytes))
-      wrote(target, bytes)
-    }
-
     /** Whether `drain` may serve these requests: see the module's doc. */
     const servableNow = (items: ReadonlyArray<Request>): boolean => {
       if (active?.access === undefined || state.poisoned !== undefined || mode._tag === "Grouped") return false
@@ -378,7 +316,6 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
      */
     const serveNow = (items: ReadonlyArray<Request>) => {
       const target = active!
-      const access = target.access!
       const now = clock.unsafeCurrentTimeMillis()
       const timestamp = beginBatch(now)
       let syncRequested = false
@@ -391,14 +328,13 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           }
           appended = true
           frameRequest(request, timestamp)
-          if (encoder.size >= MAX_WRITE_BYTES) flushNow(target, access)
+          if (encoder.size >= MAX_WRITE_BYTES) flushNow(target)
         }
-        flushNow(target, access)
+        flushNow(target)
         if (syncDue(now, syncRequested)) {
-          const upTo = target.written
           const started = clock.unsafeCurrentTimeNanos()
-          attemptNow("fsync", target, access.sync)
-          synced(target, upTo, started)
+          target.syncNow()
+          synced(started)
           unsyncedSince = undefined
         }
         publish(appended)
@@ -427,10 +363,8 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
 
     /** The batch just finished as one `effect-wal.batch` span (a batch that wrote nothing has none). */
     const traceBatch = (entries: number, failure: RequestError | undefined) => {
-      const span = tracer.span(SpanName.batch, Option.none(), Context.empty(), [], batchStarted, "internal")
-      const attributes = batchAttributes({ entries, bytes: bytesWritten, fsyncSeconds, segment: active?.segment.index ?? -1 })
-      for (const key in attributes) span.attribute(key, attributes[key])
-      span.end(clock.unsafeCurrentTimeNanos(), failure === undefined ? Exit.void : Exit.fail(failure))
+      const batch = { entries, bytes: bytesWritten, fsyncSeconds, segment: active?.segment.index ?? -1 }
+      recordBatch(tracer, batchStarted, clock.unsafeCurrentTimeNanos(), batch, failure)
       batchOpen = false
     }
 
@@ -535,7 +469,7 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       return Effect.map(park(false), () => Option.some(queue.takeAll()))
     })
 
-    active = yield* openActive(last, last.size).pipe(
+    active = yield* ActiveSegment.open(fs, last, last.size, config.segmentBytes, writerScope).pipe(
       Effect.catchAll((error) =>
         Effect.sync(() => {
           state.poisoned = new WalPoisonedError({ cause: error })
@@ -557,31 +491,9 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
         for (const request of queue.takeAll()) items.push(request)
       }
       if (yield* process(items)) {
-        if (active !== undefined) {
-          // A cleanly closed WAL holds only its frames, durably (its files can be copied and
-          // compared as they are). Everything acknowledged is already durable, so a failure here
-          // costs nothing: the zeros the cut would remove are free space to recovery, never data.
-          if (state.poisoned === undefined && active.allocated > active.written) {
-            const target = active
-            yield* Effect.ignore(Effect.zipRight(allocate(target, target.written), syncFile(target.file, target.segment.path)))
-          }
-          yield* Scope.close(active.scope, Exit.void)
-        }
+        // A cleanly closed WAL holds only its frames; a poisoned one is left as the failure left it.
+        if (active !== undefined) yield* active.close(state.poisoned === undefined)
         return
       }
     }
   })
-
-/** Whether the batch just written must be fsynced before it is acknowledged. */
-const mustSync = (mode: Durability.Durability, unsyncedBytes: number, requested: boolean): boolean => {
-  if (requested) return true
-  switch (mode._tag) {
-    case "Strict":
-    case "Grouped":
-      return true
-    case "Buffered":
-      return unsyncedBytes >= mode.bytes
-    case "None":
-      return false
-  }
-}
