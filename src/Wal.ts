@@ -13,21 +13,20 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type { Context, Metric, Option, Schema, Scope, Stream } from "effect"
-import { Config, ConfigError as ConfigErrorModule, Effect, Layer } from "effect"
+import type { Config, ConfigError as ConfigErrorModule, Effect } from "effect"
+import { Layer } from "effect"
 import type * as Durability from "./Durability.js"
 import * as Metrics from "./internal/metrics.js"
 import * as internal from "./internal/wal.js"
-import {
-  type WalClosedError,
-  type WalCodecError,
+import type {
+  AppendError,
+  OpenError,
+  ReadError,
+  StreamBytesError,
+  WalClosedError,
   WalConfigError,
-  type WalCorruptionError,
-  type WalEntryTooLargeError,
-  type WalFormatError,
-  type WalIOError,
-  type WalLockedError,
-  type WalOverloadedError,
-  type WalPoisonedError
+  WalIOError,
+  WalPoisonedError
 } from "./WalError.js"
 
 /**
@@ -236,45 +235,13 @@ export type ReplicationChunk =
   }
 
 /**
- * Errors of opening a WAL.
+ * The errors of each operation, defined beside the error classes: `OpenError`, `AppendError`,
+ * `ReadError`, `StreamBytesError`.
  *
  * @since 0.1.0
  * @category models
  */
-export type OpenError = WalConfigError | WalIOError | WalLockedError | WalFormatError | WalCorruptionError
-
-/**
- * Errors of an append.
- *
- * @since 0.1.0
- * @category models
- */
-export type AppendError =
-  | WalCodecError
-  | WalEntryTooLargeError
-  | WalOverloadedError
-  | WalClosedError
-  | WalPoisonedError
-
-/**
- * Errors of reading the log: a failed read, damage found in a segment, a segment that is not this
- * WAL's (a read-only reader meets it only now), or a payload the schema and codec cannot decode.
- * A `from` or `to` that is not an integer is a defect (`WalConfigError` as the defect), not a
- * condition of the log, so it is not in this union.
- *
- * @since 0.1.0
- * @category models
- */
-export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError
-
-/**
- * Errors of the byte-exact replication stream, which decodes no payload and reads only segments
- * the writer opened: a failed read or damage found in a segment.
- *
- * @since 0.2.0
- * @category models
- */
-export type StreamBytesError = WalIOError | WalCorruptionError
+export type { AppendError, OpenError, ReadError, StreamBytesError } from "./WalError.js"
 
 /**
  * A read-only view of a WAL.
@@ -488,8 +455,6 @@ export type ConfigOptions =
  */
 export type OpenConfigError = ConfigErrorModule.ConfigError | Exclude<OpenError, WalConfigError>
 
-const configPath = (field: string): Array<string> => field.split(".")
-
 /**
  * Like `make`, with every option read from `Config` when the WAL opens: `Config.string("WAL_DIR")`
  * for the directory, `Config.integer(...)` for sizes, `Durability.config` for the durability.
@@ -505,20 +470,7 @@ export const makeConfig: {
     options: ConfigOptions & { readonly schema: Schema.Schema<A, I, never> }
   ): Effect.Effect<Wal<A>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
   (options: ConfigOptions): Effect.Effect<Wal<Uint8Array>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope>
-} = (options: ConfigOptions & { readonly schema?: Schema.Schema<any, any, never> }): Effect.Effect<
-  Wal<any>,
-  OpenConfigError,
-  FileSystem.FileSystem | Path.Path | Scope.Scope
-> => {
-  const { schema, ...configs } = options
-  return Effect.flatMap(Config.all(configs), (values) =>
-    internal.make({ ...values, ...(schema === undefined ? {} : { schema }) }).pipe(
-      Effect.catchIf(
-        (error): error is WalConfigError => error instanceof WalConfigError,
-        (error) => Effect.fail(ConfigErrorModule.InvalidData(configPath(error.field), error.detail))
-      )
-    ))
-}
+} = internal.makeConfig as any
 
 /**
  * A Layer that provides an open WAL under the user's own tag, its options read from `Config`

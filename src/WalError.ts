@@ -228,6 +228,47 @@ export type WalError = typeof WalError.Type
 const errorTags: ReadonlySet<string> = new Set(WalError.members.map((member) => member._tag))
 
 /**
+ * Errors of opening a WAL (`Wal.make`, `Wal.layer`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenError = WalConfigError | WalIOError | WalLockedError | WalFormatError | WalCorruptionError
+
+/**
+ * Errors of an append (`append`, `appendAll`, `checkpoint`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AppendError =
+  | WalCodecError
+  | WalEntryTooLargeError
+  | WalOverloadedError
+  | WalClosedError
+  | WalPoisonedError
+
+/**
+ * Errors of reading the log: a failed read, damage found in a segment, a segment that is not this
+ * WAL's (a read-only reader meets it only now), or a payload the schema and codec cannot decode.
+ * A `from` or `to` that is not an integer is a defect (`WalConfigError` as the defect), not a
+ * condition of the log, so it is not in this union.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReadError = WalIOError | WalCorruptionError | WalFormatError | WalCodecError
+
+/**
+ * Errors of the byte-exact replication stream, which decodes no payload and reads only segments
+ * the writer opened: a failed read or damage found in a segment.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type StreamBytesError = WalIOError | WalCorruptionError
+
+/**
  * Whether a value is one of the errors above.
  *
  * @since 0.1.0

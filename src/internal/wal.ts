@@ -5,10 +5,20 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { Effect, FiberRef, Metric, Option, Queue, Schema, Scope, Stream } from "effect"
+import { Config, ConfigError, Effect, FiberRef, Metric, Option, Queue, Schema, Scope, Stream } from "effect"
 import * as Archiver from "../Archiver.js"
 import * as Codec from "../Codec.js"
-import type { Options, ReadError, ReadOptions, SegmentInfo, Wal, WalEntry, WalReader } from "../Wal.js"
+import type {
+  ConfigOptions,
+  OpenConfigError,
+  Options,
+  ReadError,
+  ReadOptions,
+  SegmentInfo,
+  Wal,
+  WalEntry,
+  WalReader
+} from "../Wal.js"
 import { WalConfigError } from "../WalError.js"
 import { resolve } from "./config.js"
 import * as Metrics from "./metrics.js"
@@ -186,3 +196,16 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
     return view
   })
 
+/** Opens a WAL for writing with every option read from `Config`; see `Wal.makeConfig`. */
+export const makeConfig = <A, I>(
+  options: ConfigOptions & { readonly schema?: Schema.Schema<A, I, never> }
+): Effect.Effect<Wal<A>, OpenConfigError, FileSystem.FileSystem | Path.Path | Scope.Scope> => {
+  const { schema, ...configs } = options
+  return Effect.flatMap(Config.all(configs), (values) =>
+    make({ ...values, ...(schema === undefined ? {} : { schema }) }).pipe(
+      Effect.catchIf(
+        (error): error is WalConfigError => error instanceof WalConfigError,
+        (error) => Effect.fail(ConfigError.InvalidData(error.field.split("."), error.detail))
+      )
+    ))
+}
