@@ -46,6 +46,7 @@ import { WriterLock } from "./WriterLock.js"
  * HTTP from another host than localhost.
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layerFileSystem: Layer.Layer<FileSystem.FileSystem> = Layer.effect(
   FileSystem.FileSystem,
@@ -63,6 +64,7 @@ export const layerFileSystem: Layer.Layer<FileSystem.FileSystem> = Layer.effect(
  * and the browser releases the lock when its holder's scope closes or its worker or tab goes away.
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layerWebLocks: Layer.Layer<never> = Layer.succeed(WriterLock, webLocks)
 
@@ -71,6 +73,7 @@ export const layerWebLocks: Layer.Layer<never> = Layer.succeed(WriterLock, webLo
  * turns a relative path into one from `/` (a browser has no `process.cwd()`).
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layerPath: Layer.Layer<Path.Path> = Layer.effect(
   Path.Path,
@@ -82,6 +85,7 @@ export const layerPath: Layer.Layer<Path.Path> = Layer.effect(
  * Web Locks writer lock.
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = Layer.mergeAll(
   layerFileSystem,
@@ -97,6 +101,7 @@ export const layer: Layer.Layer<FileSystem.FileSystem | Path.Path> = Layer.merge
  * acknowledged before stays readable.
  *
  * @since 0.2.0
+ * @category guards
  */
 export const isQuotaExceeded = (error: WalError): boolean =>
   error._tag === "WalIOError"

@@ -21,6 +21,7 @@ import type { WalIOError, WalLockedError } from "./WalError.js"
  * What taking the lock found.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Acquired {
   /** The stale holder whose lock was taken over, if any; the recovery report shows it. */
@@ -32,6 +33,7 @@ export interface Acquired {
  * when the scope closes, or fails with `WalLockedError` while another writer holds it.
  *
  * @since 0.2.0
+ * @category models
  */
 export interface Service {
   /** Takes the lock on `directory` until the current scope closes. */
@@ -45,6 +47,7 @@ export interface Service {
  * The `WriterLock` service, with the `LOCK` file as its default.
  *
  * @since 0.2.0
+ * @category tags
  */
 export class WriterLock extends Context.Reference<WriterLock>()("effect-wal/WriterLock", {
   defaultValue: (): Service => internal.fileLock
@@ -54,6 +57,7 @@ export class WriterLock extends Context.Reference<WriterLock>()("effect-wal/Writ
  * The `LOCK` file lock, the default.
  *
  * @since 0.2.0
+ * @category constructors
  */
 export const file: Service = { acquire: (fs, directory) => internal.acquireFile(fs, directory) }
 
@@ -61,5 +65,6 @@ export const file: Service = { acquire: (fs, directory) => internal.acquireFile(
  * A layer replacing the default `WriterLock`.
  *
  * @since 0.2.0
+ * @category layers
  */
 export const layer = (service: Service): Layer.Layer<never> => Layer.succeed(WriterLock, service)

@@ -8,20 +8,38 @@
  * @packageDocumentation
  */
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Codec from "./Codec.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Durability from "./Durability.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as OpfsFileSystem from "./OpfsFileSystem.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Wal from "./Wal.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as WalError from "./WalError.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as WriterLock from "./WriterLock.js"

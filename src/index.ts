@@ -74,5 +74,8 @@ export * as Wal from "./Wal.js"
  */
 export * as WalError from "./WalError.js"
 
-/** @since 0.2.0 */
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as WriterLock from "./WriterLock.js"

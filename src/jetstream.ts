@@ -7,5 +7,8 @@
  * @packageDocumentation
  */
 
-/** @since 0.3.0 */
+/**
+ * @since 0.3.0
+ * @category modules
+ */
 export * as JetStreamWal from "./JetStreamWal.js"

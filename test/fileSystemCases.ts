@@ -4,7 +4,7 @@
  * (test/fileSystemContract.ts) and inside a browser worker against the OPFS layer
  * (test/browser/), so each case takes its `expect` and imports nothing from vitest. Cases marked
  * `"posix"` need what only a POSIX file system has (hard links, permissions, open handles that
- * follow a renamed or removed file) and are left out on OPFS.
+ * outlive a removed file, moving directories) and are left out on OPFS.
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -235,7 +235,7 @@ export const runCase = (
       yield* handle.write(encode("A"))
       expect(yield* fs.readFileString(`${root}/b`)).toBe("A")
       expect(yield* fs.exists(`${root}/a`)).toBe(false)
-    }), "posix")
+    }))
 
   test("rename moves files like POSIX", (fs, root, expect) =>
     Effect.gen(function*() {

@@ -3,7 +3,8 @@
  * http://127.0.0.1:5173 (a secure context, as OPFS requires; `PORT` changes the port). Open the
  * address in Chromium 121 or later; stop with Ctrl-C.
  */
-import { build } from "esbuild"
+import { build, stop } from "esbuild"
+import { rmSync } from "node:fs"
 import { copyFile, mkdtemp, readFile } from "node:fs/promises"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
@@ -21,6 +22,14 @@ await build({
   logLevel: "warning"
 })
 await copyFile(join(here, "index.html"), join(out, "index.html"))
+// The bundle is built once: stop esbuild's service process, and remove the bundle on exit.
+await stop()
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    rmSync(out, { recursive: true, force: true })
+    process.exit(0)
+  })
+}
 
 const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript" }
 const port = Number(process.env["PORT"] ?? 5173)

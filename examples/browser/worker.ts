@@ -3,7 +3,7 @@
  * journal with `replay` when the page loads, then follows it with `tail` and posts every committed
  * entry to the page; appends requested by the page are acknowledged once durable.
  */
-import { Effect, Option, Queue, Schema, Stream } from "effect"
+import { Cause, Effect, Option, Queue, Schedule, Schema, Stream } from "effect"
 import { OpfsFileSystem, Wal } from "../../src/browser.js" // in an application: from "effect-wal/browser"
 import type { Event, Request } from "./protocol.js"
 
@@ -19,7 +19,11 @@ const program = Effect.gen(function*() {
   const requests = yield* Queue.unbounded<Request>()
   scope.onmessage = (message) => Queue.unsafeOffer(requests, message.data)
 
-  const wal = yield* Wal.make({ directory: "journal", schema: Note })
+  // A tab reloaded right after another closed may find the old tab's Web Lock not yet released:
+  // retry for a few seconds before reporting it (docs/browser.md, "Locking").
+  const wal = yield* Wal.make({ directory: "journal", schema: Note }).pipe(
+    Effect.retry({ while: (error) => error._tag === "WalLockedError", schedule: Schedule.spaced("200 millis"), times: 25 })
+  )
   // State rebuilt from the log: here the page's list, sent entry by entry.
   let replayed = 0
   yield* wal.replay({ from: 1 }).pipe(
@@ -60,6 +64,12 @@ Effect.runFork(
   program.pipe(
     Effect.scoped,
     Effect.provide(OpfsFileSystem.layer),
-    Effect.catchAll((error) => Effect.sync(() => post({ type: "failed", error: error.message })))
+    // Typed errors and defects alike (no OPFS in this browser, say) reach the page as a message.
+    Effect.catchAllCause((cause) =>
+      Effect.sync(() => {
+        const error = Cause.squash(cause)
+        post({ type: "failed", error: error instanceof Error ? error.message : String(error) })
+      })
+    )
   )
 )
