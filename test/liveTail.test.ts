@@ -36,6 +36,26 @@ const awaitCount = (seen: Ref.Ref<ReadonlyArray<number>>, count: number) =>
   Effect.repeat(Ref.get(seen), { until: (s) => s.length >= count })
 
 describe("Wal: live tails", () => {
+  it.scoped("an append is acknowledged before its batch wakes the tails", () =>
+    Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: "/wal" })
+      const events: Array<string> = []
+      const tails = yield* Effect.forEach([1, 2], (tail) =>
+        wal.tail().pipe(
+          Stream.runForEach((entry) => Effect.sync(() => void events.push(`tail ${tail}: ${entry.seq}`))),
+          Effect.fork
+        ))
+      // Let the tails reach the end of the empty log and wait for a commit.
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      for (let seq = 1; seq <= 3; seq++) {
+        const acked = yield* wal.append(payload(seq, 100))
+        events.push(`ack ${acked}`)
+        while (events.length < seq * 3) yield* Effect.yieldNow()
+      }
+      expect(events).toEqual(["ack 1", "tail 1: 1", "tail 2: 1", "ack 2", "tail 1: 2", "tail 2: 2", "ack 3", "tail 1: 3", "tail 2: 3"])
+      yield* Fiber.interruptAll(tails)
+    }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
   it.scoped("a tail that has caught up is fed from memory: appends cause no segment read", () => {
     const reads = { count: 0 }
     return Effect.gen(function*() {

@@ -24,6 +24,31 @@ export interface LogSnapshot {
   readonly committedCheckpoint: number
 }
 
+/**
+ * The snapshot after a batch: `previous` with the active segment `segment` committed up to
+ * `committed` (its last entry) and `size` bytes, and the checkpoint `committedCheckpoint`.
+ */
+export const committedBatch = (
+  previous: LogSnapshot,
+  segment: SegmentState,
+  committed: number,
+  size: number,
+  committedCheckpoint: number
+): LogSnapshot => ({
+  sealed: previous.sealed,
+  active: {
+    index: segment.index,
+    firstSequence: segment.firstSequence,
+    name: segment.name,
+    path: segment.path,
+    lastSequence: committed,
+    size,
+    sealed: false
+  },
+  committed,
+  committedCheckpoint
+})
+
 /** The segments of `snapshot` from index `firstKept` on, oldest first; the last one is active. */
 export const segmentsOf = (snapshot: LogSnapshot, firstKept: number): ReadonlyArray<SegmentState> => {
   const sealed = snapshot.sealed

@@ -27,7 +27,7 @@ import type { ResolvedConfig } from "../config.js"
 import { FLAG_CONTINUES, FrameKind, HEADER_SIZE, SEAL_FRAME_SIZE } from "../format/constants.js"
 import { BatchEncoder } from "../format/frame.js"
 import { createSegment } from "../segment/create.js"
-import type { LogSnapshot } from "./snapshot.js"
+import { committedBatch, type LogSnapshot } from "./snapshot.js"
 import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
 import type { Signal } from "../signal.js"
 import { recordBatch } from "../tracing.js"
@@ -226,27 +226,19 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
       return mustSync(mode, unsynced, requested)
     }
 
-    /** Publishes a committed batch: the new watermark, its bytes for live tails, a wake-up for the tails. */
+    /** Whether a batch was published whose tails `finish` must wake. */
+    let wakeTails = false
+
+    /**
+     * Publishes a committed batch: the new watermark and its bytes for live tails. `finish` wakes
+     * the tails after acknowledging the batch, so no acknowledgement waits behind a tail's read.
+     */
     const publish = (appended: boolean) => {
       if (!appended) return
-      const committed = state.nextSequence - 1
-      const segment = active!.segment
-      state.snapshot = {
-        sealed: state.snapshot.sealed,
-        active: {
-          index: segment.index,
-          firstSequence: segment.firstSequence,
-          name: segment.name,
-          path: segment.path,
-          lastSequence: committed,
-          size: active!.written,
-          sealed: false
-        },
-        committed,
-        committedCheckpoint: state.lastCheckpoint
-      }
+      const target = active!
+      state.snapshot = committedBatch(state.snapshot, target.segment, state.nextSequence - 1, target.written, state.lastCheckpoint)
       live.commit()
-      state.committedSignal.notify()
+      wakeTails = true
     }
 
     /** Stops the WAL for good after a failed write or fsync of a batch. */
@@ -356,6 +348,10 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
           entries += request.payloads.length
           request.complete(Exit.succeed(request.firstSequence))
         }
+      }
+      if (wakeTails) {
+        wakeTails = false
+        state.committedSignal.notify()
       }
       ctx.afterBatch(items, failure === undefined ? { entries, bytes: bytesWritten, fsyncSeconds, rotated } : undefined)
       if (batchOpen) traceBatch(entries, failure)
