@@ -80,9 +80,13 @@ interface DecodedBatch<A> {
   readonly sealed: boolean
 }
 
-/** Decodes a live batch (frames the writer just committed, so a bad frame is a defect). */
+/**
+ * Decodes a live batch: frames the writer just committed, so a bad frame is a defect. Their
+ * checksums are not verified again: the writer computed them over these bytes a moment ago, and
+ * the bytes went from its buffer to the live window by one copy in memory, never through a file.
+ */
 const decodeBatch = <A>(batch: LiveBatch, codec: PayloadCodec<A>, seed: number): DecodedBatch<A> => {
-  const cursor = new FrameCursor(seed, Number.MAX_SAFE_INTEGER)
+  const cursor = new FrameCursor(seed, Number.MAX_SAFE_INTEGER, false)
   cursor.reset(batch.bytes, 0, batch.bytes.length, batch.firstSequence)
   const entries: Array<Entry<A>> = []
   let sealed = false
