@@ -1,15 +1,19 @@
 /**
  * JetStream: W1 (one producer, each append awaited) and W2 (64 long-lived fibers) through
  * `JetStreamWal`, on a single server (R1) and a 3-server cluster (R3) started on 127.0.0.1, beside
- * the floor: the plain NATS client publishing the same 256 B payloads with the same concurrency
- * (`js.publish`, each awaited, no expectations), in the same process, alternating with the WAL.
- * Figures are appends per second; the ratio column is against `nats` of the same run.
+ * the plain NATS client publishing the same 256 B payloads with the same concurrency (`js.publish`,
+ * each awaited), in the same process, alternating with the WAL: `nats` publishes bare messages;
+ * `nats, same publishes` (the floor) publishes what the WAL publishes for one entry a message: its
+ * batch headers, a message id, and the expectations that fence the writer. Both connect as the WAL
+ * does (`noAsyncTraces`). Figures are appends per second; the ratio columns are against `nats` and
+ * against the floor of the same run. `npm run bench` runs it compiled when nats-server is on PATH.
  *
  *   npx tsx bench/jetstream.ts [--runs 3] [--w1 1000] [--w2 10000]
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
+import { connect, headers } from "@nats-io/transport-node"
 import { Effect } from "effect"
+import * as Message from "../src/internal/jetstream/message.js"
 import { JetStreamWal } from "../src/jetstream.js"
 import { type Cluster, startCluster } from "../test/jetstream/cluster.js"
 import { argument, payloads, Report, seconds } from "./lib/harness.js"
@@ -22,17 +26,37 @@ const data = payloads(256)
 
 let streams = 0
 
-/** Appends per second of the plain client: `count` publishes from `producers` loops, each awaited. */
-const floor = async (cluster: Cluster, replicas: number, count: number, producers: number): Promise<number> => {
-  const nc = await connect({ servers: [...cluster.servers] })
+/**
+ * Appends per second of the plain client: `count` publishes from `producers` loops, each awaited.
+ * With `same`, each publish is the WAL's: its five batch headers (one entry a message), a message
+ * id, and the expected last sequence and last message id of the previous publish (the publishes
+ * leave in order on one connection, so the chain holds with many in flight).
+ */
+const floor = async (cluster: Cluster, replicas: number, count: number, producers: number, same: boolean): Promise<number> => {
+  // The same client settings as the WAL (src/internal/jetstream/client.ts): no async stack traces.
+  const nc = await connect({ servers: [...cluster.servers], noAsyncTraces: true })
   const name = `FLOOR${++streams}`
   const jsm = await jetstreamManager(nc)
   await jsm.streams.add({ name, subjects: [name], num_replicas: replicas })
   const js = jetstream(nc)
+  const publishSame = (sequence: number, payload: Uint8Array) => {
+    const h = headers()
+    for (const [key, value] of Message.encodeHeaders({ firstSequence: sequence, count: 1, timestamp: Date.now(), lastCheckpoint: 0, codec: "bytes" })) {
+      h.set(key, value)
+    }
+    return js.publish(name, payload, {
+      headers: h,
+      msgID: `floor.${sequence}`,
+      expect: sequence === 1 ? { lastSequence: 0 } : { lastSequence: sequence - 1, lastMsgID: `floor.${sequence - 1}` }
+    })
+  }
   let next = 0
   const start = performance.now()
   await Promise.all(Array.from({ length: producers }, async () => {
-    while (next < count) await js.publish(name, data[next++ % data.length])
+    while (next < count) {
+      const payload = data[next++ % data.length]!
+      await (same ? publishSame(next, payload) : js.publish(name, payload))
+    }
   }))
   const rate = count / seconds(start)
   await jsm.streams.delete(name)
@@ -65,13 +89,14 @@ const main = async () => {
           "appends/s",
           true,
           "nats",
-          "nats"
+          "nats, same publishes"
         )
         await wal(cluster, replicas, Math.min(count, 200), producers) // warm-up
         for (let run = 0; run < RUNS; run++) {
-          const nats = await floor(cluster, replicas, count, producers)
+          const nats = await floor(cluster, replicas, count, producers, false)
+          const same = await floor(cluster, replicas, count, producers, true)
           const effectWal = await wal(cluster, replicas, count, producers)
-          report.run({ nats, "JetStreamWal": effectWal })
+          report.run({ nats, "nats, same publishes": same, "JetStreamWal": effectWal })
         }
         report.print()
       }

@@ -25,6 +25,9 @@ const only = onlyIndex === -1 ? undefined : new Set(process.argv[onlyIndex + 1]!
 const TMPFS = "/dev/shm"
 const tmpfs = NFS.existsSync(TMPFS) ? { TMPDIR: TMPFS } : undefined
 
+/** Whether `nats-server` is on the PATH: the JetStream workloads start their own servers with it. */
+const natsServer = spawnSync("nats-server", ["--version"], { stdio: "ignore" }).status === 0
+
 const jobs: Array<{
   readonly name: string
   readonly script: string
@@ -40,6 +43,7 @@ const jobs: Array<{
   { name: "W3", script: "w3-w4-bulk.ts", args: quick ? ["--runs", "1", "--small", "200000", "--large", "20000"] : ["--runs", "3"] },
   { name: "W5", script: "w5-open.ts", args: quick ? ["--runs", "1", "--mib", "256"] : ["--runs", "3"] },
   { name: "W6", script: "w6-tail-latency.ts", args: quick ? ["--runs", "1", "--count", "1000"] : ["--runs", "3"] },
+  ...(natsServer ? [{ name: "JetStream", script: "jetstream.ts", args: quick ? ["--runs", "1"] : ["--runs", "5"] }] : []),
   ...["wal-fast", "wal-node"].map((layer) => ({
     name: "memory",
     script: "memory.ts",
