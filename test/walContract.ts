@@ -57,8 +57,15 @@ export const walContract = (name: string, backend: Backend, timeout = 30_000) =>
     test("concurrent appends get distinct contiguous sequences, acknowledged in order, and all replay", (log) =>
       Effect.gen(function*() {
         const wal = yield* backend.open(log)
-        const got = yield* Effect.forEach(range(1, 200), (n) => wal.append(event(n)), { concurrency: 64 })
+        const acknowledged: Array<number> = []
+        const got = yield* Effect.forEach(
+          range(1, 200),
+          (n) => Effect.tap(wal.append(event(n)), (seq) => Effect.sync(() => void acknowledged.push(seq))),
+          { concurrency: 64 }
+        )
         expect([...got].sort((a, b) => a - b)).toEqual(range(1, 200))
+        // The appending fibers resume in sequence order.
+        expect(acknowledged).toEqual(range(1, 200))
         const entries = yield* collect(wal.replay())
         expect(seqs(entries)).toEqual(range(1, 200))
         for (const entry of entries) expect(got[entry.payload.n - 1]).toBe(entry.seq)

@@ -139,6 +139,28 @@ describe.skipIf(!available)("JetStreamWal", () => {
       expect(yield* rival.lastSequence).toBe(41)
     }).pipe(Effect.scoped), 30_000)
 
+  it.live("appendAll is one message, its first entry sequence and count in the headers", () =>
+    Effect.gen(function*() {
+      const stream = fresh()
+      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, replicas: 1 })
+      expect(yield* wal.appendAll([1, 2, 3, 4, 5].map((i) => new Uint8Array([i])))).toEqual([1, 2, 3, 4, 5])
+      expect(yield* wal.append(new Uint8Array([6]))).toBe(6)
+      const stored = yield* Effect.promise(async () => {
+        const nc = await connect({ servers: [...cluster.servers] })
+        const jsm = await jetstreamManager(nc)
+        const messages = (await jsm.streams.info(stream)).state.messages
+        const described = []
+        for (const seq of [1, 2]) {
+          const message = await jsm.streams.getMessage(stream, { seq })
+          described.push([message?.header.get("Wal-Seq"), message?.header.get("Wal-Count"), message?.data.length])
+        }
+        await nc.close()
+        return { messages, described }
+      })
+      // Two messages: the batch of five (5 x (5 B of framing + 1 B)) and the single append.
+      expect(stored).toEqual({ messages: 2, described: [["1", "5", 30], ["6", "1", 6]] })
+    }).pipe(Effect.scoped), 30_000)
+
   it.live("layer provides the WAL under the user's tag", () =>
     Effect.gen(function*() {
       class Events extends Context.Tag("Events")<Events, Wal.Wal<Event>>() {}
