@@ -1,9 +1,10 @@
 /**
  * Memory: peak RSS of a process appending 2 GiB (4 KiB entries in `appendAll` batches of 128 KiB,
  * strict) while a tail consumer reads 10x slower than the writer (it never gets more than a tenth
- * of the appended entries ahead). Run once per layer, each in its own process, by `run.ts`.
+ * of the appended entries ahead); `--tails 8` adds 7 tails that keep up with the writer. Run once
+ * per layer, and once with 8 tails, each in its own process, by `run.ts`.
  *
- *   npx tsx bench/memory.ts [--layer wal-fast|wal-node] [--mib 2048] [--batch 32] [--source]
+ *   npx tsx bench/memory.ts [--layer wal-fast|wal-node] [--tails 1] [--mib 2048] [--batch 32] [--source]
  *
  * The measured process runs the code as an application runs in production: compiled JavaScript
  * under plain `node`, no TypeScript loader. This script (run by tsx) only compiles the workload

@@ -1,7 +1,8 @@
 /**
  * The memory workload (see `bench/memory.ts`, which compiles it and runs it with plain `node`):
  * appends 4 KiB entries in `appendAll` batches (strict) while a tail consumer reads 10x slower
- * than the writer (it never gets more than a tenth of the appended entries ahead), and reports
+ * than the writer (it never gets more than a tenth of the appended entries ahead) and, with
+ * `--tails N`, N - 1 more tails consume as fast as they can (they stay in the live window), and reports
  * this process's peak RSS (the kernel's VmHWM: everything resident, not only the V8 heap) with
  * `process.memoryUsage()` at start and at the largest sampled RSS, so the peak can be explained.
  */
@@ -46,6 +47,8 @@ export const main = async (runtime: string): Promise<void> => {
   let MIB = argument("mib", 2048)
   // 32 x 4 KiB = 128 KiB per atomic batch (a tail follows batches larger than its read buffer too).
   const BATCH = argument("batch", 32)
+  const TAILS = argument("tails", 1)
+  const label = TAILS === 1 ? system : `${system}, ${TAILS} tails`
   const free = freeBytes()
   if (free < MIB * 1024 * 1024 * 1.5) {
     const scaled = Math.max(256, Math.floor(free / 1.5 / 1024 / 1024 / 256) * 256)
@@ -69,16 +72,17 @@ export const main = async (runtime: string): Promise<void> => {
         const log = yield* Wal.make({ directory: dir, durability: Durability.strict })
         let appended = 0
         let delivered = 0
-        const consumer = yield* log.tail({ from: 1 }).pipe(
+        const slow = log.tail({ from: 1 }).pipe(
           Stream.runForEachChunk((chunk) =>
             Effect.gen(function*() {
               delivered += chunk.length
               // 10x slower than the writer: never more than a tenth of what was appended.
               while (delivered > appended / 10) yield* Effect.sleep(5)
             })
-          ),
-          Effect.fork
+          )
         )
+        const fast = log.tail({ from: 1 }).pipe(Stream.runForEachChunk(() => Effect.void))
+        const consumers = yield* Effect.forEach(Array.from({ length: TAILS }, (_, k) => (k === 0 ? slow : fast)), (tail) => Effect.fork(tail))
         const started = performance.now()
         for (let i = 0; i < entries; i += BATCH) {
           yield* log.appendAll(batch)
@@ -86,16 +90,18 @@ export const main = async (runtime: string): Promise<void> => {
           if ((i / BATCH) % 16 === 0) sample()
         }
         const seconds = (performance.now() - started) / 1000
-        const early = yield* Fiber.poll(consumer)
-        if (early._tag === "Some") throw new Error(`the tail consumer ended early: ${JSON.stringify(early.value)}`)
-        yield* Fiber.interrupt(consumer)
+        for (const consumer of consumers) {
+          const early = yield* Fiber.poll(consumer)
+          if (early._tag === "Some") throw new Error(`a tail consumer ended early: ${JSON.stringify(early.value)}`)
+        }
+        yield* Fiber.interruptAll(consumers)
         return { seconds, delivered }
       }).pipe(Effect.scoped, Effect.provide([layers[system], NodePath.layer]))
     )
     sample()
     const peak = peakRss()
     const line = {
-      system,
+      system: label,
       runtime,
       mib: MIB,
       peakRssMiB: peak / 2 ** 20,
@@ -106,7 +112,7 @@ export const main = async (runtime: string): Promise<void> => {
       writerMiBs: MIB / result.seconds,
       consumerEntries: result.delivered
     }
-    console.error(`  [memory] ${system} (${runtime}): peak RSS ${fmt(line.peakRssMiB)} MiB (at start ${fmt(line.baselineRssMiB)} MiB) appending ${MIB} MiB at ${fmt(line.writerMiBs)} MiB/s; the consumer read ${result.delivered.toLocaleString("en-US")} of ${entries.toLocaleString("en-US")} entries`)
+    console.error(`  [memory] ${label} (${runtime}): peak RSS ${fmt(line.peakRssMiB)} MiB (at start ${fmt(line.baselineRssMiB)} MiB) appending ${MIB} MiB at ${fmt(line.writerMiBs)} MiB/s; the consumer read ${result.delivered.toLocaleString("en-US")} of ${entries.toLocaleString("en-US")} entries`)
     console.error(`  [memory]   at start: ${describeSample(atStart)}; at the largest sampled RSS: ${describeSample(atPeak)} (MiB)`)
     console.log(RESULT_PREFIX + JSON.stringify(line))
   } finally {
