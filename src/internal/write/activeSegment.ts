@@ -26,19 +26,27 @@ export class ActiveSegment {
     readonly segment: SegmentState,
     private readonly file: FileSystem.File,
     private readonly scope: Scope.CloseableScope,
-    /** Bytes written to the file (the next write's offset). */
-    public written: number,
+    private writtenBytes: number,
     /** The file's size: `written` plus the zeros allocated ahead of the writes. */
     private allocated: number,
     private readonly segmentBytes: number,
     /** The file's synchronous operations, when it offers them. */
     readonly access: SyncAccess | undefined
   ) {
-    this.durable = written
+    this.durableBytes = writtenBytes
   }
 
-  /** Bytes known durable (fsynced). */
-  durable: number
+  private durableBytes: number
+
+  /** Bytes written to the file (the next write's offset). Only this class moves it. */
+  get written(): number {
+    return this.writtenBytes
+  }
+
+  /** Bytes known durable (fsynced). Only this class moves it. */
+  get durable(): number {
+    return this.durableBytes
+  }
 
   /**
    * Opens `segment` for writing at `written` (everything before it is durable), in a scope of its
@@ -87,7 +95,7 @@ export class ActiveSegment {
    */
   write(bytes: Uint8Array): Effect.Effect<void, WalIOError> {
     const write = Effect.map(writeAll(this.file, bytes, this.segment.path), () => {
-      this.written += bytes.length
+      this.writtenBytes += bytes.length
     })
     const end = this.written + bytes.length
     if (end <= this.allocated) return write
@@ -104,14 +112,14 @@ export class ActiveSegment {
       this.allocated = size
     }
     this.attemptNow("write", () => access.writeAll(bytes))
-    this.written += bytes.length
+    this.writtenBytes += bytes.length
   }
 
   /** fsyncs the file: everything written is durable once it succeeds. */
   sync(): Effect.Effect<void, WalIOError> {
     const upTo = this.written
     return Effect.map(syncFile(this.file, this.segment.path), () => {
-      this.durable = upTo
+      this.durableBytes = upTo
     })
   }
 
@@ -119,7 +127,7 @@ export class ActiveSegment {
   syncNow(): void {
     const upTo = this.written
     this.attemptNow("fsync", this.access!.sync)
-    this.durable = upTo
+    this.durableBytes = upTo
   }
 
   /**
