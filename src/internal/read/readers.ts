@@ -10,6 +10,7 @@ import type { ReadError, Wal, WalEntry } from "../../Wal.js"
 import { WalConfigError } from "../../WalError.js"
 import { FORMAT_MAX_PAYLOAD } from "../format/constants.js"
 import type { PayloadCodec } from "../payload.js"
+import type { Listener } from "../signal.js"
 import { replaySpan } from "../tracing.js"
 import type { CloseStatus } from "../write/close.js"
 import type { Lifecycle } from "../write/lifecycle.js"
@@ -102,7 +103,7 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
    * The next chunk of a tail: committed entries from memory while the tail is within the live
    * window, from disk otherwise; waits for the next commit when it has delivered everything.
    */
-  const pullLive = (cursor: LogCursor<A>): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> => {
+  const pullLive = (cursor: LogCursor<A>, listener: Listener): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> => {
     const pull: Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> = Effect.suspend(() => {
       // Take the signal before reading, so a commit between the read and the wait wakes us.
       const seen = state.committedSignal.version
@@ -115,7 +116,7 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
     })
     /** After an empty read: the end of the tail when the WAL is closed, else the next commit, then `pull`. */
     const waitOrEnd = (seen: number, empty: Chunk.Chunk<WalEntry<A>>) =>
-      status.closed ? Effect.succeed(empty) : Effect.zipRight(state.committedSignal.changedSince(seen), pull)
+      status.closed ? Effect.succeed(empty) : Effect.zipRight(state.committedSignal.changedFor(listener, seen), pull)
     return pull
   }
 
@@ -125,8 +126,13 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
       onNone: () =>
         Stream.suspend(() => {
           live.attach()
-          return cursorStream(new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)), pullLive).pipe(
-            Stream.ensuring(Effect.sync(() => live.detach()))
+          const listener = state.committedSignal.listen()
+          const cursor = new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1))
+          return cursorStream(cursor, (c) => pullLive(c, listener)).pipe(
+            Stream.ensuring(Effect.sync(() => {
+              state.committedSignal.unlisten(listener)
+              live.detach()
+            }))
           )
         })
     })
