@@ -122,6 +122,40 @@ describe("Wal: live tails", () => {
     }).pipe(Effect.provide(countingReads(reads)))
   })
 
+  it.scoped("a tail that lags inside the window takes older batches from memory too, with the entries a tail that keeps up got", () => {
+    const reads = { count: 0 }
+    return Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: "/wal" })
+      const gate = yield* Deferred.make<void>()
+      const fast = yield* Ref.make<ReadonlyArray<number>>([])
+      const slow = yield* Ref.make<ReadonlyArray<number>>([])
+      const follow = (seen: Ref.Ref<ReadonlyArray<number>>, wait: boolean) =>
+        wal.tail().pipe(
+          Stream.mapEffect((entry) => Effect.as(wait && entry.seq === 2 ? Deferred.await(gate) : Effect.void, entry)),
+          Stream.runForEach((entry) => Ref.update(seen, (s) => [...s, numberOf(entry.payload)])),
+          Effect.fork
+        )
+      const tails = [yield* follow(fast, false), yield* follow(slow, true)]
+      // 40 batches (of 1 to 3 entries), far fewer bytes than the window: the slow tail, held at
+      // entry 2, is then dozens of batches behind the newest when it goes on.
+      let next = 1
+      for (let batch = 0; batch < 40; batch++) {
+        const size = 1 + (batch % 3)
+        yield* wal.appendAll(Array.from({ length: size }, (_, i) => payload(next + i, 500)))
+        next += size
+        yield* awaitCount(fast, next - 1)
+      }
+      const before = reads.count
+      yield* Deferred.succeed(gate, undefined)
+      yield* awaitCount(slow, next - 1)
+      expect(reads.count).toBe(before)
+      const expected = Array.from({ length: next - 1 }, (_, i) => i + 1)
+      expect(yield* Ref.get(fast)).toEqual(expected)
+      expect(yield* Ref.get(slow)).toEqual(expected)
+      yield* Fiber.interruptAll(tails)
+    }).pipe(Effect.provide(countingReads(reads)))
+  })
+
   it.scoped("many tails share the window and each ends, complete, when the WAL closes", () =>
     Effect.gen(function*() {
       const results = yield* Effect.scoped(Effect.gen(function*() {

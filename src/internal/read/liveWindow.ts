@@ -8,17 +8,45 @@
  */
 import type { SegmentState } from "../segment/state.js"
 
+/**
+ * How many of the newest batches keep their decoded entries for the tails that come after the
+ * first. Tails that keep up all read the newest batch; holding the entries of every batch in the
+ * window (thousands of objects) kept them alive through young collections, which then copied
+ * and promoted them: with 8 tails that was most of what the tails cost the writer's thread.
+ */
+const SHARED_BATCHES = 4
+
 /** One committed write of the writer: whole requests' frames, in one segment. */
-export interface LiveBatch {
-  readonly segment: SegmentState
-  /** File offset of the batch's first frame. */
-  readonly offset: number
-  /** The batch's frames: a copy owned by the window, never changed. */
-  readonly bytes: Uint8Array
-  readonly firstSequence: number
-  readonly lastSequence: number
-  /** The batch's entries, decoded once by the first tail that needs them and shared by every tail. */
-  decoded: unknown
+export class LiveBatch {
+  private decoded: unknown = undefined
+  private shared = true
+
+  constructor(
+    readonly segment: SegmentState,
+    /** File offset of the batch's first frame. */
+    readonly offset: number,
+    /** The batch's frames: a copy owned by the window, never changed. */
+    readonly bytes: Uint8Array,
+    readonly firstSequence: number,
+    readonly lastSequence: number
+  ) {}
+
+  /**
+   * The batch's entries: decoded by the first tail that reads them and shared by every tail while
+   * the batch is among the newest of the window; decoded afresh for each tail after that.
+   */
+  entries<D>(decode: (batch: LiveBatch) => D): D {
+    if (this.decoded !== undefined) return this.decoded as D
+    const decoded = decode(this)
+    if (this.shared) this.decoded = decoded
+    return decoded
+  }
+
+  /** The batch is no longer among the newest: its shared entries are let go. */
+  age(): void {
+    this.shared = false
+    this.decoded = undefined
+  }
 }
 
 /** Frames of committed batches kept for live tails. */
@@ -39,6 +67,8 @@ export class LiveWindow {
   private batches: Array<LiveBatch> = []
   /** Index of the oldest batch still in the window. */
   private head = 0
+  /** Index of the oldest batch that may still share its decoded entries. */
+  private sharing = 0
   private bytes = 0
   /** Written but not yet committed: they join the window when the batch is published. */
   private readonly staged: Array<LiveBatch> = []
@@ -60,6 +90,7 @@ export class LiveWindow {
     if (this.tails > 0) return
     this.batches = []
     this.head = 0
+    this.sharing = 0
     this.bytes = 0
   }
 
@@ -69,7 +100,7 @@ export class LiveWindow {
    */
   stage(segment: SegmentState, offset: number, bytes: Uint8Array, firstSequence: number, lastSequence: number): void {
     if (this.tails === 0 || firstSequence > lastSequence) return
-    this.staged.push({ segment, offset, bytes: this.copy(bytes), firstSequence, lastSequence, decoded: undefined })
+    this.staged.push(new LiveBatch(segment, offset, this.copy(bytes), firstSequence, lastSequence))
   }
 
   /** A copy of `bytes` that nothing overwrites: in the current slab, or a buffer of its own. */
@@ -94,12 +125,14 @@ export class LiveWindow {
       this.bytes += batch.bytes.length
     }
     staged.length = 0
+    for (; this.sharing < this.batches.length - SHARED_BATCHES; this.sharing++) this.batches[this.sharing]?.age()
     while (this.bytes > this.maxBytes && this.batches.length - this.head > 1) {
       this.bytes -= this.batches[this.head]!.bytes.length
       this.batches[this.head++] = undefined as unknown as LiveBatch
     }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches = this.batches.slice(this.head)
+      this.sharing -= this.head
       this.head = 0
     }
   }

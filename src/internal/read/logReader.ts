@@ -74,7 +74,7 @@ const entryAt = <A>(cursor: FrameCursor, codec: PayloadCodec<A>): Entry<A> =>
     codec.decode(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
   )
 
-/** A live batch's entries, decoded once and shared by every tail, and whether a seal frame ends it. */
+/** A live batch's entries (shared by the tails while the batch is among the newest), and whether a seal frame ends it. */
 interface DecodedBatch<A> {
   readonly entries: ReadonlyArray<Entry<A>>
   readonly sealed: boolean
@@ -176,7 +176,7 @@ export class LogCursor<A> {
    */
   readLive(batch: LiveBatch): Effect.Effect<Chunk.Chunk<WalEntry<A>>> {
     return Effect.suspend(() => {
-      const decoded = (batch.decoded ??= decodeBatch(batch, this.codec, this.source.seed)) as DecodedBatch<A>
+      const decoded = batch.entries((live) => decodeBatch(live, this.codec, this.source.seed))
       const skip = this.nextSequence - batch.firstSequence
       const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
       this.delivered = true
