@@ -172,7 +172,7 @@ export const open = (settings: Settings): Effect.Effect<{ readonly client: Clien
           headers: h,
           msgID: id,
           expect: expectedLastId === undefined ? { lastSequence: expectedLast } : { lastSequence: expectedLast, lastMsgID: expectedLastId }
-        }).then((ack) => ack.seq)
+        })
       },
       get: (seq) =>
         Effect.tryPromise({

@@ -296,8 +296,27 @@ export const make = <A>(
           : Client.ioError("publish", stream)(cause)
       })
 
-    const submit = (entries: ReadonlyArray<Message.Encoded>, bytes: number) =>
-      Effect.async<number, WalPoisonedError | WalClosedError>((resume) => {
+    /**
+     * Encodes `payloads` and queues them as one message, all inside one `Effect.async`: an append
+     * takes no other Effect step (the `Effect.try`, filter and `flatMap` it replaces took 2.6 µs
+     * per append in a CPU profile of one-at-a-time appends on one server).
+     */
+    const submit = (kind: "data" | "checkpoint", payloads: ReadonlyArray<A>) =>
+      Effect.async<number, WalCodecError | WalEntryTooLargeError | WalPoisonedError | WalClosedError>((resume) => {
+        const entries: Array<Message.Encoded> = []
+        let bytes = 0
+        try {
+          for (const payload of payloads) {
+            const encoded = codec.encode(payload)
+            entries.push({ kind, bytes: encoded })
+            bytes += encoded.length
+          }
+        } catch (error) {
+          // The payload codec throws nothing but WalCodecError (see `guard`).
+          return resume(Effect.fail(error as WalCodecError))
+        }
+        const size = bytes + entries.length * Message.entryOverhead
+        if (size > maxBodyBytes) return resume(Effect.fail(new WalEntryTooLargeError({ size, limit: maxBodyBytes })))
         writer.submit(entries, bytes, (outcome) => {
           switch (outcome._tag) {
             case "Acked":
@@ -310,28 +329,7 @@ export const make = <A>(
         })
       })
 
-    const encode = (kind: "data" | "checkpoint", payloads: Iterable<A>) =>
-      Effect.try({
-        try: () => {
-          const entries: Array<Message.Encoded> = []
-          let bytes = 0
-          for (const payload of payloads) {
-            const encoded = codec.encode(payload)
-            entries.push({ kind, bytes: encoded })
-            bytes += encoded.length
-          }
-          return { entries, bytes }
-        },
-        catch: (error) => error as WalCodecError
-      }).pipe(
-        Effect.filterOrFail(
-          ({ bytes, entries }) => bytes + entries.length * Message.entryOverhead <= maxBodyBytes,
-          ({ bytes, entries }) => new WalEntryTooLargeError({ size: bytes + entries.length * Message.entryOverhead, limit: maxBodyBytes })
-        )
-      )
-
-    const appendOne = (kind: "data" | "checkpoint") => (payload: A) =>
-      Effect.flatMap(encode(kind, [payload]), ({ bytes, entries }) => submit(entries, bytes))
+    const appendOne = (kind: "data" | "checkpoint") => (payload: A) => submit(kind, [payload])
 
     const pressure = Effect.sync((): Pressure => {
       const backlog = writer.backlog
@@ -421,8 +419,7 @@ export const make = <A>(
         Effect.suspend(() => {
           const all = Array.from(payloads)
           if (all.length === 0) return Effect.succeed([])
-          return Effect.flatMap(encode("data", all), ({ bytes, entries }) =>
-            Effect.map(submit(entries, bytes), (first) => all.map((_, i) => first + i)))
+          return Effect.map(submit("data", all), (first) => all.map((_, i) => first + i))
         }),
       replay,
       tail,

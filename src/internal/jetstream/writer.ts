@@ -28,7 +28,9 @@ export interface Position {
 
 /**
  * Publishes one message with id `id`, expecting `expectedLast` as the stream's last sequence and,
- * when given, `expectedLastId` as the last message id; resolves with the stored sequence.
+ * when given, `expectedLastId` as the last message id; resolves with the server's acknowledgement,
+ * whose `seq` is the stored sequence (taken as it comes: another `then` to pick the field out
+ * would add a promise step to every publish).
  */
 export type Publish = (
   headers: ReadonlyArray<readonly [string, string]>,
@@ -36,7 +38,7 @@ export type Publish = (
   id: string,
   expectedLast: number,
   expectedLastId: string | undefined
-) => Promise<number>
+) => Promise<{ readonly seq: number }>
 
 /**
  * Reads the stream after a failed publish, while messages `from..to` of this writer were in
@@ -252,14 +254,14 @@ export class Writer {
     const seq = flight.streamSequence
     // The first message after an open cannot name the previous message's id: its last sequence anchors it.
     const expectedLastId = this.firstAfterOpen && seq === this.watermark.lastStreamSequence + 1 ? undefined : this.idOf(seq - 1)
-    let published: Promise<number>
+    let published: Promise<{ readonly seq: number }>
     try {
       published = this.publish(flight.headers, flight.body, this.idOf(seq), seq - 1, expectedLastId)
     } catch (cause) {
       published = Promise.reject(cause)
     }
     published.then(
-      (stored) => this.settle(flight, { ok: true, seq: stored }),
+      (ack) => this.settle(flight, { ok: true, seq: ack.seq }),
       (cause: unknown) => this.settle(flight, { ok: false, cause })
     )
   }
