@@ -8,7 +8,12 @@
  * does (`noAsyncTraces`). Figures are appends per second; the ratio columns are against `nats` and
  * against the floor of the same run. `npm run bench` runs it compiled when nats-server is on PATH.
  *
- *   npx tsx bench/jetstream.ts [--runs 3] [--w1 1000] [--w2 10000]
+ * Before the measured runs each of the three publishes `--warmup` messages: a process needs a few
+ * thousand publishes before the client's and the WAL's code run at their steady speed (in runs of
+ * 3,000 one-at-a-time appends on one server, the first two ran at 0.4-0.75x of the later ones),
+ * and the runs compare steady speeds.
+ *
+ *   npx tsx bench/jetstream.ts [--runs 3] [--w1 2000] [--w2 10000] [--warmup 2000]
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, headers } from "@nats-io/transport-node"
@@ -19,8 +24,9 @@ import { type Cluster, startCluster } from "../test/jetstream/cluster.js"
 import { argument, payloads, Report, seconds } from "./lib/harness.js"
 
 const RUNS = argument("runs", 3)
-const W1 = argument("w1", 1000)
+const W1 = argument("w1", 2000)
 const W2 = argument("w2", 10_000)
+const WARMUP = argument("warmup", 2000)
 const FIBERS = 64
 const data = payloads(256)
 
@@ -91,7 +97,9 @@ const main = async () => {
           "nats",
           "nats, same publishes"
         )
-        await wal(cluster, replicas, Math.min(count, 200), producers) // warm-up
+        await floor(cluster, replicas, WARMUP, producers, false)
+        await floor(cluster, replicas, WARMUP, producers, true)
+        await wal(cluster, replicas, WARMUP, producers)
         for (let run = 0; run < RUNS; run++) {
           const nats = await floor(cluster, replicas, count, producers, false)
           const same = await floor(cluster, replicas, count, producers, true)
