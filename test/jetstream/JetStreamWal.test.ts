@@ -6,7 +6,7 @@
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, headers } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Context, Effect, Stream } from "effect"
+import { Chunk, Config, ConfigProvider, Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { Codec, type Wal } from "../../src/index.js"
 import { JetStreamWal } from "../../src/jetstream.js"
 import { collect } from "../helpers.js"
@@ -137,6 +137,23 @@ describe.skipIf(!available)("JetStreamWal", () => {
       expect(JetStreamWal.isFenced(new Error("x"))).toBe(false)
       expect((yield* Effect.flip(wal.sync))._tag).toBe("WalPoisonedError")
       expect(yield* rival.lastSequence).toBe(41)
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("a fenced writer's tail delivers what was acknowledged, then waits for close like a file WAL's, and ends there", () =>
+    Effect.gen(function*() {
+      const stream = fresh()
+      const scope = yield* Scope.make()
+      const wal = yield* JetStreamWal.make({ servers: cluster.servers, stream, replicas: 1 }).pipe(Scope.extend(scope))
+      yield* wal.append(new Uint8Array([1]))
+      const tailed = yield* wal.tail().pipe(Stream.map((entry) => entry.seq), Stream.runCollect, Effect.fork)
+      const rival = yield* JetStreamWal.make({ servers: cluster.servers, stream, replicas: 1 })
+      yield* rival.append(new Uint8Array([2]))
+      expect(JetStreamWal.isFenced(yield* Effect.flip(wal.append(new Uint8Array([3]))))).toBe(true)
+      // Poisoned, not closed: the tail neither ends nor delivers the rival's entry.
+      yield* Effect.sleep("300 millis")
+      expect(tailed.unsafePoll()).toBeNull()
+      yield* Scope.close(scope, Exit.void)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(tailed))).toEqual([1])
     }).pipe(Effect.scoped), 30_000)
 
   it.live("appendAll is one message, its first entry sequence and count in the headers", () =>

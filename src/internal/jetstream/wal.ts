@@ -171,7 +171,11 @@ export const make = <A>(
       })
     )
 
-    /** Waits until the watermark passes `sequence`; `None` once the writer is closed or failed and idle. */
+    /**
+     * Waits until the watermark passes `sequence`; `None` once the writer is closed and idle. A
+     * failed (poisoned) writer acknowledges nothing more, but its tails wait for close as the file
+     * WAL's do: a tail that ended at the failure would look like one that ended at close.
+     */
     const awaitBeyond = (sequence: number) =>
       Effect.async<Option.Option<typeof writer.current>>((resume) => {
         const check = (): boolean => {
@@ -179,7 +183,7 @@ export const make = <A>(
             resume(Effect.succeed(Option.some(writer.current)))
             return true
           }
-          if ((writer.closed || writer.failure !== undefined) && writer.idle) {
+          if (writer.closed && writer.idle) {
             resume(Effect.succeed(Option.none()))
             return true
           }

@@ -268,7 +268,13 @@ export class Writer {
 
   private settle(flight: InFlight, result: NonNullable<InFlight["settled"]>): void {
     flight.settled = result
-    if (this.poisoned) return this.failAll()
+    if (this.poisoned) {
+      // The last publish in flight settled: its requests fail now, and whoever waits for the
+      // writer to be idle (close, tails) is told.
+      this.failAll()
+      if (this.idle) this.notify()
+      return
+    }
     let advanced = false
     while (!this.recovering && this.inFlight.length > 0 && this.inFlight[0]!.settled !== undefined) {
       const head = this.inFlight[0]!
