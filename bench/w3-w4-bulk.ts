@@ -10,7 +10,7 @@ import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { DEFAULT_READ_BUFFER } from "../src/internal/read/segmentReader.js"
 import * as Wal from "../src/Wal.js"
-import { floorChunks, floorStream } from "./lib/floor.js"
+import { floorChunks, floorStream, freshFloorStream } from "./lib/floor.js"
 import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report } from "./lib/harness.js"
 import { type LevelBatchOp, type LevelConstructor, levelKey, loadLevel, loadSqlite, openSqlite, type SqliteConstructor } from "./lib/peers.js"
 import { layers, rotate, runWith, type WalSystem, walSystems } from "./lib/systems.js"
@@ -208,7 +208,7 @@ const main = async () => {
             break
         }
       }
-      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast per-entry", "effect-floor", "effect-floor per-entry"], run)) {
+      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry"], run)) {
         switch (system) {
           case "raw": {
             let bytes = 0
@@ -259,6 +259,10 @@ const main = async () => {
           case "effect-floor per-entry":
             r[system] = await Effect.runPromise(consume(floorStream(streamChunks), system === "effect-floor" ? "chunk" : "per-entry", SMALL))
             break
+          case "fresh floor":
+          case "fresh floor per-entry":
+            r[system] = await Effect.runPromise(consume(freshFloorStream(SMALL, 100), system === "fresh floor" ? "chunk" : "per-entry", SMALL))
+            break
           case "better-sqlite3":
             r[system] = sqliteRead(Sqlite!, Path.join(dir, `${system}-small`), SMALL)
             break
@@ -275,10 +279,13 @@ const main = async () => {
     // Raw reading and a per-entry Effect consumer paid one after the other: the most a per-entry
     // replay can reach.
     r["per-entry limit"] = 1 / (1 / r["raw"]! + 1 / r["effect-floor per-entry"]!)
-    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "per-entry limit"].map((s) => [s, r[s]!])))
+    // The same with entries built fresh, as a reader of a file must: reading plus the fresh floor.
+    r["fresh limit"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor"]!)
+    r["fresh limit per-entry"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor per-entry"]!)
+    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry"].map((s) => [s, r[s]!])))
   }
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
-  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes returns); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. Peers read back what they wrote in W3a.`)
+  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. Peers read back what they wrote in W3a.`)
   w3a.print()
   w3b.print()
   w4.print()

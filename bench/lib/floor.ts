@@ -6,9 +6,10 @@
  * calls `fs.writeSync` + `fs.fdatasyncSync`. No checksum, no sequence numbers, no file format, no
  * back-pressure: what remains is the runtime's own cost of suspending and resuming fibers around
  * a batched write. Reading: a Stream of entries built in memory before the clock starts, so what
- * is measured is the Stream consumer alone.
+ * is measured is the Stream consumer alone; and a Stream that builds its entries as they are
+ * pulled, as any reader of a file must, with no I/O and no checksum.
  */
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import * as NFS from "node:fs"
 
 interface Waiting {
@@ -116,3 +117,53 @@ export const floorChunks = (count: number, payload: Uint8Array): ReadonlyArray<C
 /** The stream floor: the prebuilt chunks as a Stream. */
 export const floorStream = (chunks: ReadonlyArray<Chunk.Chunk<FloorEntry>>): Stream.Stream<FloorEntry> =>
   Stream.fromChunks(...chunks)
+
+/** An entry of the fresh-entries floor: one class, as the WAL's reader builds its entries. */
+class FreshEntry implements FloorEntry {
+  constructor(readonly seq: number, readonly timestamp: number, readonly kind: "data", readonly payload: Uint8Array) {}
+}
+
+/**
+ * The fresh-entries floor's entries, built a chunk of 4096 at a time: each an object with a view of
+ * a fresh 256 KiB buffer laid out as frames are (a 32-byte header before each payload; a new
+ * buffer when one is full), as a reader that lends views of its read buffers must build them. No
+ * file, no checksum.
+ */
+export class FreshEntries {
+  private buffer = new Uint8Array(0)
+  private offset = 0
+  private nextSequence = 1
+
+  constructor(readonly count: number, readonly payloadSize: number) {}
+
+  /** The next chunk; empty once `count` entries were built. */
+  chunk(): Chunk.Chunk<FloorEntry> {
+    const stride = 32 + this.payloadSize
+    const last = Math.min(this.count, this.nextSequence + 4095)
+    const entries: Array<FloorEntry> = []
+    for (let seq = this.nextSequence; seq <= last; seq++) {
+      if (this.offset + stride > this.buffer.length) {
+        this.buffer = new Uint8Array(256 * 1024)
+        this.offset = 0
+      }
+      entries.push(new FreshEntry(seq, 0, "data", new Uint8Array(this.buffer.buffer, this.offset + 32, this.payloadSize)))
+      this.offset += stride
+    }
+    this.nextSequence = last + 1
+    return Chunk.unsafeFromArray(entries)
+  }
+}
+
+/**
+ * The fresh-entries floor as a Stream: the chunks of `FreshEntries` built as they are pulled, in
+ * the shape of the WAL's readers (an empty chunk ends the stream). What is measured is building
+ * fresh entries and the Stream consumer: the least an Effect reader of a file costs above reading.
+ */
+export const freshFloorStream = (count: number, payloadSize: number): Stream.Stream<FloorEntry> =>
+  Stream.suspend(() => {
+    const entries = new FreshEntries(count, payloadSize)
+    return Stream.repeatEffectChunkOption(Effect.suspend(() => {
+      const chunk = entries.chunk()
+      return Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk)
+    }))
+  })

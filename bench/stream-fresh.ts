@@ -1,0 +1,90 @@
+/**
+ * What a Stream consumer costs per entry when the entries are built as they are pulled (as any
+ * reader of a file builds them) rather than before the clock starts: the fresh-entries floor of W4
+ * (bench/lib/floor.ts, no file, no checksum) consumed four ways, with the time the process spent
+ * in garbage collection during each run. A consumer that runs an Effect per chunk or per entry
+ * through a Stream sink (`runForEachChunk`, `runForEach`) is compared with pulling the same chunks
+ * with `Stream.toPull`, and with a plain loop building the same entries.
+ *
+ *   npx tsx bench/stream-fresh.ts [--runs 5] [--count 1000000] [--only <consumer>]
+ */
+import { Chunk, Effect, Stream } from "effect"
+import { spawnSync } from "node:child_process"
+import { PerformanceObserver } from "node:perf_hooks"
+import { type FloorEntry, FreshEntries, freshFloorStream } from "./lib/floor.js"
+import { argument, median } from "./lib/harness.js"
+
+const RUNS = argument("runs", 5)
+const COUNT = argument("count", 1_000_000)
+
+let gcMillis = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMillis += entry.duration
+}).observe({ entryTypes: ["gc"] })
+
+/** Lets the observer deliver the GC entries of the run that just ended. */
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 10))
+
+/** Counts entries and payload bytes, as W4's consumers do. */
+class Tally {
+  count = 0
+  bytes = 0
+  add(entry: FloorEntry): void {
+    this.count++
+    this.bytes += entry.payload.length
+  }
+  addChunk(chunk: Chunk.Chunk<FloorEntry>): void {
+    for (const entry of chunk) this.add(entry)
+  }
+}
+
+const consumers: Record<string, (tally: Tally) => Promise<void>> = {
+  "Stream.runForEachChunk": (tally) =>
+    Effect.runPromise(Stream.runForEachChunk(freshFloorStream(COUNT, 100), (chunk) => Effect.sync(() => tally.addChunk(chunk)))),
+  "Stream.runForEach": (tally) =>
+    Effect.runPromise(Stream.runForEach(freshFloorStream(COUNT, 100), (entry) => Effect.sync(() => tally.add(entry)))),
+  "Stream.toPull": (tally) =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const pull = yield* Stream.toPull(freshFloorStream(COUNT, 100))
+      for (;;) {
+        const next = yield* Effect.option(pull)
+        if (next._tag === "None") return
+        tally.addChunk(next.value)
+      }
+    }))),
+  "plain loop (no Effect)": async (tally) => {
+    const entries = new FreshEntries(COUNT, 100)
+    for (let chunk = entries.chunk(); Chunk.isNonEmpty(chunk); chunk = entries.chunk()) tally.addChunk(chunk)
+  }
+}
+
+// Each consumer runs in a process of its own, so each starts from a fresh heap: the heap a Stream
+// sink's run leaves behind slows whatever runs after it in the same process.
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined
+for (const [name, consume] of Object.entries(consumers)) {
+  if (only === undefined) {
+    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1), "--only", name], { stdio: "inherit" })
+    if (child.status !== 0) throw new Error(`${name}: the child process exited with ${child.status}`)
+    continue
+  }
+  if (name !== only) continue
+  const rates: Array<number> = []
+  const gc: Array<number> = []
+  for (let run = 1; run <= RUNS; run++) {
+    await settle()
+    const tally = new Tally()
+    gcMillis = 0
+    const started = performance.now()
+    await consume(tally)
+    const elapsed = performance.now() - started
+    await settle()
+    if (tally.count !== COUNT || tally.bytes !== COUNT * 100) throw new Error(`${name}: consumed ${tally.count} of ${COUNT}`)
+    rates.push((COUNT / elapsed) * 1000)
+    gc.push(gcMillis / elapsed)
+  }
+  const m = (xs: Array<number>) => median(xs)
+  console.log(
+    `${name}: ${(m(rates) / 1e6).toFixed(2)}M entries/s, median of ${RUNS} runs (${(Math.min(...rates) / 1e6).toFixed(2)}-${(Math.max(...rates) / 1e6).toFixed(2)}); ` +
+      `GC ${(100 * m(gc)).toFixed(0)}% of the run (${(100 * Math.min(...gc)).toFixed(0)}-${(100 * Math.max(...gc)).toFixed(0)}%)`
+  )
+}
