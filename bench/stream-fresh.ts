@@ -3,8 +3,9 @@
  * reader of a file builds them) rather than before the clock starts: the fresh-entries floor of W4
  * (bench/lib/floor.ts, no file, no checksum) consumed four ways, with the time the process spent
  * in garbage collection during each run. A consumer that runs an Effect per chunk or per entry
- * through a Stream sink (`runForEachChunk`, `runForEach`) is compared with pulling the same chunks
- * with `Stream.toPull`, and with a plain loop building the same entries.
+ * through a Stream sink (`runForEachChunk`, `runForEach`) is compared with the same consumer
+ * letting go of its chunk once it has used it, with pulling the same chunks with `Stream.toPull`,
+ * and with a plain loop building the same entries.
  *
  *   npx tsx bench/stream-fresh.ts [--runs 5] [--count 1000000] [--only <consumer>]
  */
@@ -41,6 +42,15 @@ class Tally {
 const consumers: Record<string, (tally: Tally) => Promise<void>> = {
   "Stream.runForEachChunk": (tally) =>
     Effect.runPromise(Stream.runForEachChunk(freshFloorStream(COUNT, 100), (chunk) => Effect.sync(() => tally.addChunk(chunk)))),
+  "Stream.runForEachChunk, releasing the chunk": (tally) =>
+    Effect.runPromise(Stream.runForEachChunk(freshFloorStream(COUNT, 100), (received) => {
+      // The Effect holds the chunk through a variable it clears once it has used it.
+      let chunk: Chunk.Chunk<FloorEntry> | undefined = received
+      return Effect.sync(() => {
+        tally.addChunk(chunk!)
+        chunk = undefined
+      })
+    })),
   "Stream.runForEach": (tally) =>
     Effect.runPromise(Stream.runForEach(freshFloorStream(COUNT, 100), (entry) => Effect.sync(() => tally.add(entry)))),
   "Stream.toPull": (tally) =>
