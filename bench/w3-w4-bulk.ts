@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--small 1000000] [--large 100000] [--batch 1000]
  */
-import { Effect, Stream } from "effect"
+import { type Chunk, Effect, Stream } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { DEFAULT_READ_BUFFER } from "../src/internal/read/segmentReader.js"
@@ -65,8 +65,12 @@ class RawEntry {
   constructor(readonly seq: number, readonly timestamp: number, readonly kind: "data", readonly payload: Uint8Array) {}
 }
 
-/** What a replay consumer does with the stream: a loop per chunk, or an `Effect` per entry. */
-type Consumer = "chunk" | "per-entry"
+/**
+ * What a replay consumer does with the stream: a loop per chunk, the same letting go of the chunk
+ * once it has used it (docs/operations.md, "Consuming replays and tails fast"), or an `Effect`
+ * per entry.
+ */
+type Consumer = "chunk" | "releasing" | "per-entry"
 
 /** Runs `consumer` over a stream of entries; returns entries/s, checking the count. */
 const consume = <E, R>(
@@ -84,6 +88,15 @@ const consume = <E, R>(
           count += chunk.length
           for (const entry of chunk) bytes += entry.payload.length
         }))
+      : consumer === "releasing"
+      ? Stream.runForEachChunk(stream, (received) => {
+        let chunk: Chunk.Chunk<{ readonly payload: Uint8Array }> | undefined = received
+        return Effect.sync(() => {
+          count += chunk!.length
+          for (const entry of chunk!) bytes += entry.payload.length
+          chunk = undefined
+        })
+      })
       : Stream.runForEach(stream, (entry) =>
         Effect.sync(() => {
           count++
@@ -208,7 +221,7 @@ const main = async () => {
             break
         }
       }
-      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry"], run)) {
+      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry"], run)) {
         switch (system) {
           case "raw": {
             let bytes = 0
@@ -252,6 +265,9 @@ const main = async () => {
           case "wal-node":
             r[system] = await walReplay(system, Path.join(dir, `${system}-small`), SMALL)
             break
+          case "wal-fast releasing":
+            r[system] = await walReplay("wal-fast", Path.join(dir, "wal-fast-small"), SMALL, "releasing")
+            break
           case "wal-fast per-entry":
             r[system] = await walReplay("wal-fast", Path.join(dir, "wal-fast-small"), SMALL, "per-entry")
             break
@@ -282,10 +298,10 @@ const main = async () => {
     // The same with entries built fresh, as a reader of a file must: reading plus the fresh floor.
     r["fresh limit"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor"]!)
     r["fresh limit per-entry"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor per-entry"]!)
-    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry"].map((s) => [s, r[s]!])))
+    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry"].map((s) => [s, r[s]!])))
   }
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
-  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. Peers read back what they wrote in W3a.`)
+  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. Peers read back what they wrote in W3a.`)
   w3a.print()
   w3b.print()
   w4.print()
