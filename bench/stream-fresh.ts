@@ -92,9 +92,8 @@ for (const [name, consume] of Object.entries(consumers)) {
     rates.push((COUNT / elapsed) * 1000)
     gc.push(gcMillis / elapsed)
   }
-  const m = (xs: Array<number>) => median(xs)
   console.log(
-    `${name}: ${(m(rates) / 1e6).toFixed(2)}M entries/s, median of ${RUNS} runs (${(Math.min(...rates) / 1e6).toFixed(2)}-${(Math.max(...rates) / 1e6).toFixed(2)}); ` +
-      `GC ${(100 * m(gc)).toFixed(0)}% of the run (${(100 * Math.min(...gc)).toFixed(0)}-${(100 * Math.max(...gc)).toFixed(0)}%)`
+    `${name}: ${(median(rates) / 1e6).toFixed(2)}M entries/s, median of ${RUNS} runs (${(Math.min(...rates) / 1e6).toFixed(2)}-${(Math.max(...rates) / 1e6).toFixed(2)}); ` +
+      `GC ${(100 * median(gc)).toFixed(0)}% of the run (${(100 * Math.min(...gc)).toFixed(0)}-${(100 * Math.max(...gc)).toFixed(0)}%)`
   )
 }
