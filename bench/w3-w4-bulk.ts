@@ -82,18 +82,18 @@ const consume = <E, R>(
     let count = 0
     let bytes = 0
     const started = performance.now()
+    /** The work of both chunk consumers: the counts of one chunk. */
+    const tally = (chunk: Chunk.Chunk<{ readonly payload: Uint8Array }>) => {
+      count += chunk.length
+      for (const entry of chunk) bytes += entry.payload.length
+    }
     const run = consumer === "chunk"
-      ? Stream.runForEachChunk(stream, (chunk) =>
-        Effect.sync(() => {
-          count += chunk.length
-          for (const entry of chunk) bytes += entry.payload.length
-        }))
+      ? Stream.runForEachChunk(stream, (chunk) => Effect.sync(() => tally(chunk)))
       : consumer === "releasing"
       ? Stream.runForEachChunk(stream, (received) => {
         let chunk: Chunk.Chunk<{ readonly payload: Uint8Array }> | undefined = received
         return Effect.sync(() => {
-          count += chunk!.length
-          for (const entry of chunk!) bytes += entry.payload.length
+          tally(chunk!)
           chunk = undefined
         })
       })
@@ -107,6 +107,9 @@ const consume = <E, R>(
       return (count / (performance.now() - started)) * 1000
     })
   })
+
+/** The rate of two steps paid one after the other, from the rate of each alone. */
+const inSequence = (first: number, second: number): number => 1 / (1 / first + 1 / second)
 
 const walReplay = (system: WalSystem, directory: string, expected: number, consumer: Consumer = "chunk") =>
   runWith(
@@ -294,10 +297,10 @@ const main = async () => {
     w3b.run(Object.fromEntries(systems.map((s) => [s, b[s]!])))
     // Raw reading and a per-entry Effect consumer paid one after the other: the most a per-entry
     // replay can reach.
-    r["per-entry limit"] = 1 / (1 / r["raw"]! + 1 / r["effect-floor per-entry"]!)
+    r["per-entry limit"] = inSequence(r["raw"]!, r["effect-floor per-entry"]!)
     // The same with entries built fresh, as a reader of a file must: reading plus the fresh floor.
-    r["fresh limit"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor"]!)
-    r["fresh limit per-entry"] = 1 / (1 / r["raw"]! + 1 / r["fresh floor per-entry"]!)
+    r["fresh limit"] = inSequence(r["raw"]!, r["fresh floor"]!)
+    r["fresh limit per-entry"] = inSequence(r["raw"]!, r["fresh floor per-entry"]!)
     w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry"].map((s) => [s, r[s]!])))
   }
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
