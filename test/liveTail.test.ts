@@ -1,6 +1,6 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Either, Fiber, Layer, Option, ParseResult, Ref, Schema, Stream, TestClock } from "effect"
 import { Durability, MemoryFileSystem, Wal } from "../src/index.js"
 
 /** Reads of segment files through the filesystem, counted by a wrapper that keeps every other property of the file. */
@@ -172,6 +172,34 @@ describe("Wal: live tails", () => {
         expect(seqs).toEqual(Array.from({ length: 500 - i * 10 }, (_, k) => i * 10 + 1 + k))
       }
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.scoped("a live entry the schema cannot decode fails the tail with WalCodecError, after the entries before it", () => {
+    // Encodes every number; decodes only those below 100, as a schema changed under old data would.
+    const Capped = Schema.transformOrFail(Schema.Number, Schema.Number, {
+      strict: true,
+      decode: (n, _, ast) => n < 100 ? ParseResult.succeed(n) : ParseResult.fail(new ParseResult.Type(ast, n, "too large")),
+      encode: ParseResult.succeed
+    })
+    const reads = { count: 0 }
+    return Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: "/wal", schema: Capped })
+      const seen = yield* Ref.make<ReadonlyArray<number>>([])
+      const tail = yield* wal.tail().pipe(
+        Stream.runForEach((entry) => Ref.update(seen, (s) => [...s, entry.payload])),
+        Effect.either,
+        Effect.fork
+      )
+      yield* wal.append(1)
+      yield* awaitCount(seen, 1)
+      const before = reads.count
+      yield* wal.append(100)
+      const failed = yield* Fiber.join(tail)
+      expect(Either.isLeft(failed) && failed.left).toMatchObject({ _tag: "WalCodecError", direction: "decode" })
+      expect(yield* Ref.get(seen)).toEqual([1])
+      // The failing batch came from memory, not from the segment.
+      expect(reads.count).toBe(before)
+    }).pipe(Effect.provide(countingReads(reads)))
+  })
 
   it.scoped("payloads a tail delivered from memory stay intact while later batches fill new buffers", () =>
     Effect.gen(function*() {

@@ -9,12 +9,12 @@ describe("Signal", () => {
       const listener = signal.listen()
       const seen = signal.version
       signal.notify()
-      yield* signal.changedFor(listener, seen)
-      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version))
+      expect(yield* signal.changedFor(listener, seen, "at once")).toBe("at once")
+      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, "woken"))
       yield* Effect.yieldNow()
       expect(waiting.unsafePoll()).toBeNull()
       signal.notify()
-      yield* Fiber.join(waiting)
+      expect(yield* Fiber.join(waiting)).toBe("woken")
       expect(listener.wake).toBeUndefined()
     }))
 
@@ -22,7 +22,7 @@ describe("Signal", () => {
     Effect.gen(function*() {
       const signal = new Signal()
       const listener = signal.listen()
-      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version))
+      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, undefined))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(waiting)
       expect(listener.wake).toBeDefined()
@@ -32,7 +32,7 @@ describe("Signal", () => {
       signal.notify()
       expect(listener.wake).toBeUndefined()
       const other = signal.listen()
-      const next = yield* Effect.fork(signal.changedFor(other, signal.version))
+      const next = yield* Effect.fork(signal.changedFor(other, signal.version, undefined))
       yield* Effect.yieldNow()
       signal.notify()
       yield* Fiber.join(next)
@@ -44,7 +44,7 @@ describe("Signal", () => {
       const listeners = Array.from({ length: 3 }, () => signal.listen())
       const seen = signal.version
       const fibers = yield* Effect.forEach(
-        [...listeners.map((listener) => signal.changedFor(listener, seen)), signal.changedSince(seen)],
+        [...listeners.map((listener) => signal.changedFor(listener, seen, undefined)), signal.changedSince(seen)],
         (wait) => Effect.fork(wait)
       )
       yield* Effect.yieldNow()

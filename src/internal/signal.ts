@@ -54,14 +54,15 @@ export class Signal {
   }
 
   /**
-   * Waits through `listener` until the version differs from `seen`; returns at once when it
-   * already does. Interrupting the wait withdraws nothing: the listener keeps the wake-up until
-   * the next notification or `unlisten`.
+   * Waits through `listener` until the version differs from `seen`, then succeeds with `value`
+   * (what the reader does next, so that no step is chained after the wait); returns at once when
+   * the version already differs. Interrupting the wait withdraws nothing: the listener keeps the
+   * wake-up until the next notification or `unlisten`.
    */
-  changedFor(listener: Listener, seen: number): Effect.Effect<void> {
-    return Effect.async<void>((resume) => {
-      if (this.version !== seen) return resume(Effect.void)
-      listener.wake = () => resume(Effect.void)
+  changedFor<A>(listener: Listener, seen: number, value: A): Effect.Effect<A> {
+    return Effect.async<A>((resume) => {
+      if (this.version !== seen) return resume(Effect.succeed(value))
+      listener.wake = () => resume(Effect.succeed(value))
     })
   }
 

@@ -26,7 +26,7 @@ import { PressureGauge } from "./metrics.js"
 import * as Payload from "./payload.js"
 import { directorySource } from "./read/directorySource.js"
 import { LiveWindow } from "./read/liveWindow.js"
-import { LogCursor, readChunk } from "./read/logReader.js"
+import { LogCursor } from "./read/logReader.js"
 import { checkRange, cursorStream, makeReaders } from "./read/readers.js"
 import { recover } from "./recovery.js"
 import { Signal } from "./signal.js"
@@ -187,7 +187,7 @@ export const reader = <A, I>(options: ReadOptions<A, I>) =>
             onSome: (source) =>
               cursorStream(
                 new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1)),
-                (cursor) => readChunk(cursor, options?.to ?? Number.POSITIVE_INFINITY)
+                options?.to ?? Number.POSITIVE_INFINITY
               )
           }))).pipe(replaySpan(directory, options?.from ?? 1, options?.to))
       })

@@ -172,29 +172,35 @@ export class LogCursor<A> {
   /**
    * Delivers the entries of a committed batch held in memory (the one holding `nextSequence`) and
    * moves the cursor past it: a later read from disk starts right after the batch's last frame, or
-   * in the next segment when a seal frame ends it.
+   * in the next segment when a seal frame ends it. The chunk comes at once, synchronously, unless
+   * the segment file the cursor has open must be closed first (the batch ends it with a seal
+   * frame, or lies in a later segment); a payload the codec rejects fails with `WalCodecError`.
    */
-  readLive(batch: LiveBatch): Effect.Effect<Chunk.Chunk<WalEntry<A>>> {
-    return Effect.suspend(() => {
-      const decoded = batch.entries((live) => decodeBatch(live, this.codec, this.source.seed))
-      const skip = this.nextSequence - batch.firstSequence
-      const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
-      this.delivered = true
-      this.nextSequence = batch.lastSequence + 1
-      this.source.pin(this, this.nextSequence)
-      if (decoded.sealed) {
-        this.finished = batch.segment
-        this.resume = undefined
-        return Effect.as(this.close(), chunk)
-      }
-      const end = batch.offset + batch.bytes.length
-      if (this.segment?.index === batch.segment.index) this.reader!.moveTo(end, this.nextSequence)
-      else {
-        this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
-        if (this.segment !== undefined) return Effect.as(this.close(), chunk)
-      }
-      return Effect.succeed(chunk)
-    })
+  takeLive(batch: LiveBatch): Chunk.Chunk<WalEntry<A>> | Effect.Effect<Chunk.Chunk<WalEntry<A>>, WalCodecError> {
+    let decoded: DecodedBatch<A>
+    try {
+      decoded = batch.entries((live) => decodeBatch(live, this.codec, this.source.seed))
+    } catch (error) {
+      if (error instanceof WalCodecError) return Effect.fail(error)
+      throw error
+    }
+    const skip = this.nextSequence - batch.firstSequence
+    const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
+    this.delivered = true
+    this.nextSequence = batch.lastSequence + 1
+    this.source.pin(this, this.nextSequence)
+    if (decoded.sealed) {
+      this.finished = batch.segment
+      this.resume = undefined
+      return Effect.as(this.close(), chunk)
+    }
+    const end = batch.offset + batch.bytes.length
+    if (this.segment?.index === batch.segment.index) this.reader!.moveTo(end, this.nextSequence)
+    else {
+      this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
+      if (this.segment !== undefined) return Effect.as(this.close(), chunk)
+    }
+    return chunk
   }
 
   /** Closes the cursor for good: its file and its pin. */
@@ -382,8 +388,4 @@ const codecFailures = <A, E>(read: Effect.Effect<A, E>): Effect.Effect<A, E | Wa
 /** Runs `read`, turning a thrown `WalCodecError` into a failure. */
 export const readChunk = <A>(cursor: LogCursor<A>, upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
   codecFailures(cursor.read(upTo))
-
-/** Runs `readLive`, turning a thrown `WalCodecError` into a failure. */
-export const readLiveChunk = <A>(cursor: LogCursor<A>, batch: LiveBatch): Effect.Effect<Chunk.Chunk<WalEntry<A>>, WalCodecError> =>
-  codecFailures(cursor.readLive(batch))
 

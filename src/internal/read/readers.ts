@@ -5,7 +5,7 @@
  * what they still need, so reclamation never removes a segment under them.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import { Chunk, Effect, Option, type Queue, Stream } from "effect"
+import { Channel, Chunk, Effect, Option, type Queue, Stream } from "effect"
 import type { ReadError, Wal, WalEntry } from "../../Wal.js"
 import { WalConfigError } from "../../WalError.js"
 import { FORMAT_MAX_PAYLOAD } from "../format/constants.js"
@@ -17,7 +17,7 @@ import type { Lifecycle } from "../write/lifecycle.js"
 import { committedSize, segmentFor } from "../write/snapshot.js"
 import type { WriterState } from "../write/writer.js"
 import type { LiveWindow } from "./liveWindow.js"
-import { LogCursor, readChunk, readLiveChunk, type SegmentSource } from "./logReader.js"
+import { LogCursor, readChunk, type SegmentSource } from "./logReader.js"
 import { type LeaderView, streamBytes } from "./replication.js"
 
 /** Validates `from` / `to` of a read; a bound that is not an integer is a defect of the caller. */
@@ -32,20 +32,38 @@ export const checkRange = (options: { readonly from?: number; readonly to?: numb
 }
 
 /**
- * A stream of chunks pulled from a cursor made for this stream alone; `pull` returns an empty chunk
- * to end the stream, and the cursor is disposed of when the stream ends, fails or is interrupted.
- * A finaliser rather than a scoped wrapper: every chunk of a tail passes through whatever layers the
- * stream has, and the flattened inner stream of `unwrapScoped` cost each chunk 0.3-2.7 µs more
- * (a bare chunk with its wake-up: about 4 µs).
+ * What a stream of chunks does next: deliver a chunk and pull again (an empty chunk delivers
+ * nothing), run an effect that gives the next step, or end (`undefined`).
  */
-export const cursorStream = <A>(
-  cursor: LogCursor<A>,
-  pull: (cursor: LogCursor<A>) => Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError>
-): Stream.Stream<WalEntry<A>, ReadError> =>
-  Stream.repeatEffectChunkOption(
-    Effect.flatMap(Effect.mapError(pull(cursor), Option.some), (chunk) =>
-      Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk))
-  ).pipe(Stream.ensuring(cursor.dispose()))
+export type Step<A, E> = Chunk.Chunk<A> | Effect.Effect<Step<A, E>, E> | undefined
+
+/**
+ * A stream of the chunks `pull` gives, step by step; `finalizer` runs once when the stream ends,
+ * fails or is interrupted. Built on a channel rather than `Stream.repeatEffectChunkOption`: a
+ * chunk that is ready is written without running an effect, and a tail's wake-up is one effect
+ * whose value is the next step. Measured in a loop of ready chunks (`runForEachChunk`), 1.4 µs a
+ * chunk against 3.0 µs for the Option-mapped `repeatEffectChunkOption` this replaced; a tail
+ * pays it for every batch it follows.
+ */
+export const chunkStream = <A, E>(pull: () => Step<A, E>, finalizer: Effect.Effect<void>): Stream.Stream<A, E> => {
+  const next = (step: Step<A, E>): Channel.Channel<Chunk.Chunk<A>, unknown, E, unknown, void, unknown> =>
+    step === undefined
+      ? Channel.void
+      : Effect.isEffect(step)
+      ? Channel.flatMap(Channel.fromEffect(step), next)
+      : Chunk.isEmpty(step)
+      ? pulling
+      : Channel.zipRight(Channel.write(step), pulling)
+  const pulling = Channel.suspend(() => next(pull()))
+  return Stream.fromChannel(Channel.ensuring(pulling, finalizer))
+}
+
+/** A stream of `cursor`'s chunks up to `upTo`, ended by its first empty read; the cursor is disposed of at the end. */
+export const cursorStream = <A>(cursor: LogCursor<A>, upTo: number): Stream.Stream<WalEntry<A>, ReadError> =>
+  chunkStream(
+    () => Effect.map(readChunk(cursor, upTo), (chunk) => Chunk.isEmpty(chunk) ? undefined : chunk),
+    cursor.dispose()
+  )
 
 /** What the streams of an open WAL need. */
 export interface ReadersContext<A> {
@@ -89,8 +107,7 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
   const replayFrom = (from: number, to: number | undefined) =>
     Stream.suspend(() => {
       const upTo = Math.min(to ?? Number.POSITIVE_INFINITY, state.snapshot.committed)
-      const cursor = new LogCursor(fs, source, payload, Math.max(from, 1))
-      return cursorStream(cursor, (c) => readChunk(c, upTo))
+      return cursorStream(new LogCursor(fs, source, payload, Math.max(from, 1)), upTo)
     }).pipe(replaySpan(directory, from, to))
 
   const replay = (options?: { readonly from?: number; readonly to?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
@@ -100,24 +117,25 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
     })
 
   /**
-   * The next chunk of a tail: committed entries from memory while the tail is within the live
-   * window, from disk otherwise; waits for the next commit when it has delivered everything.
+   * The next step of a tail: committed entries from memory while the tail is within the live
+   * window, from disk otherwise; waits for the next commit when it has delivered everything, and
+   * ends once the WAL is closed and everything committed was delivered.
    */
-  const pullLive = (cursor: LogCursor<A>, listener: Listener): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> => {
-    const pull: Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> = Effect.suspend(() => {
+  const tailPull = (cursor: LogCursor<A>, listener: Listener): () => Step<WalEntry<A>, ReadError> => {
+    const signal = state.committedSignal
+    const again: Chunk.Chunk<WalEntry<A>> = Chunk.empty()
+    /** After everything committed was delivered: the end when the WAL is closed, else the next commit. */
+    const waitOrEnd = (seen: number): Step<WalEntry<A>, ReadError> =>
+      status.closed ? undefined : signal.changedFor(listener, seen, again)
+    return () => {
       // Take the signal before reading, so a commit between the read and the wait wakes us.
-      const seen = state.committedSignal.version
-      // Caught up: nothing to read until the next commit (or ever, once the WAL is closed).
+      const seen = signal.version
       const committed = state.snapshot.committed
-      if (cursor.nextSequence > committed) return waitOrEnd(seen, Chunk.empty())
-      const next = live.find(cursor.nextSequence)
-      const read = next !== undefined ? readLiveChunk(cursor, next) : readChunk(cursor, committed)
-      return Effect.flatMap(read, (chunk) => Chunk.isNonEmpty(chunk) ? Effect.succeed(chunk) : waitOrEnd(seen, chunk))
-    })
-    /** After an empty read: the end of the tail when the WAL is closed, else the next commit, then `pull`. */
-    const waitOrEnd = (seen: number, empty: Chunk.Chunk<WalEntry<A>>) =>
-      status.closed ? Effect.succeed(empty) : Effect.zipRight(state.committedSignal.changedFor(listener, seen), pull)
-    return pull
+      if (cursor.nextSequence > committed) return waitOrEnd(seen)
+      const batch = live.find(cursor.nextSequence)
+      if (batch !== undefined) return cursor.takeLive(batch)
+      return Effect.map(readChunk(cursor, committed), (chunk) => Chunk.isNonEmpty(chunk) ? chunk : waitOrEnd(seen))
+    }
   }
 
   const tail = (options?: { readonly from?: number }): Stream.Stream<WalEntry<A>, ReadError> =>
@@ -128,8 +146,9 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
           live.attach()
           const listener = state.committedSignal.listen()
           const cursor = new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1))
-          return cursorStream(cursor, (c) => pullLive(c, listener)).pipe(
-            Stream.ensuring(Effect.sync(() => {
+          return chunkStream(
+            tailPull(cursor, listener),
+            Effect.zipRight(cursor.dispose(), Effect.sync(() => {
               state.committedSignal.unlisten(listener)
               live.detach()
             }))
