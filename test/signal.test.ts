@@ -9,8 +9,8 @@ describe("Signal", () => {
       const listener = signal.listen()
       const seen = signal.version
       signal.notify()
-      expect(yield* signal.changedFor(listener, seen, "at once")).toBe("at once")
-      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, "woken"))
+      expect(yield* signal.changedFor(listener, seen, Effect.succeed("at once"))).toBe("at once")
+      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, Effect.succeed("woken")))
       yield* Effect.yieldNow()
       expect(waiting.unsafePoll()).toBeNull()
       signal.notify()
@@ -22,7 +22,7 @@ describe("Signal", () => {
     Effect.gen(function*() {
       const signal = new Signal()
       const listener = signal.listen()
-      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, undefined))
+      const waiting = yield* Effect.fork(signal.changedFor(listener, signal.version, Effect.void))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(waiting)
       expect(listener.wake).toBeDefined()
@@ -32,7 +32,7 @@ describe("Signal", () => {
       signal.notify()
       expect(listener.wake).toBeUndefined()
       const other = signal.listen()
-      const next = yield* Effect.fork(signal.changedFor(other, signal.version, undefined))
+      const next = yield* Effect.fork(signal.changedFor(other, signal.version, Effect.void))
       yield* Effect.yieldNow()
       signal.notify()
       yield* Fiber.join(next)
@@ -44,7 +44,7 @@ describe("Signal", () => {
       const listeners = Array.from({ length: 3 }, () => signal.listen())
       const seen = signal.version
       const fibers = yield* Effect.forEach(
-        [...listeners.map((listener) => signal.changedFor(listener, seen, undefined)), signal.changedSince(seen)],
+        [...listeners.map((listener) => signal.changedFor(listener, seen, Effect.void)), signal.changedSince(seen)],
         (wait) => Effect.fork(wait)
       )
       yield* Effect.yieldNow()

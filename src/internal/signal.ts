@@ -54,15 +54,15 @@ export class Signal {
   }
 
   /**
-   * Waits through `listener` until the version differs from `seen`, then succeeds with `value`
-   * (what the reader does next, so that no step is chained after the wait); returns at once when
-   * the version already differs. Interrupting the wait withdraws nothing: the listener keeps the
-   * wake-up until the next notification or `unlisten`.
+   * Waits through `listener` until the version differs from `seen`, then goes on with `next`
+   * (what the reader does after the wait, so that no step is chained after it); goes on at once
+   * when the version already differs. Interrupting the wait withdraws nothing: the listener keeps
+   * the wake-up until the next notification or `unlisten`.
    */
-  changedFor<A>(listener: Listener, seen: number, value: A): Effect.Effect<A> {
-    return Effect.async<A>((resume) => {
-      if (this.version !== seen) return resume(Effect.succeed(value))
-      listener.wake = () => resume(Effect.succeed(value))
+  changedFor<A, E>(listener: Listener, seen: number, next: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.async<A, E>((resume) => {
+      if (this.version !== seen) return resume(next)
+      listener.wake = () => resume(next)
     })
   }
 
