@@ -6,7 +6,10 @@
  * batch); better-sqlite3 commits the same batches as transactions (synchronous=FULL); classic-level
  * gets 64 concurrent `put(..., { sync: true })` loops, where LevelDB forms its own group commits.
  * `wal-fast, 8 tails` runs the same appends with 8 `tail` consumers following the log (goal: at
- * least 0.9x of the WAL alone). `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts.
+ * least 0.9x of the WAL alone). `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts;
+ * `effect-floor, 8 tails` adds 8 followers that get each batch's entries, holding the producers'
+ * own payloads, and `..., written bytes` the same with payloads that are views of the bytes the
+ * floor wrote (lib/floor.ts `FollowerPayloads`).
  *
  * `--shape per-append` replaces the 64 long-lived fibers by a fiber per append, as the request
  * fibers of a server: rounds of 64 appends forked together (`Effect.forEach`, unbounded), each round
@@ -19,7 +22,7 @@ import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
 import * as Wal from "../src/Wal.js"
-import { FloorWriter } from "./lib/floor.js"
+import { FloorWriter, type FollowerPayloads } from "./lib/floor.js"
 import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report, spread } from "./lib/harness.js"
 import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib/systems.js"
@@ -57,8 +60,8 @@ const produce = <E>(append: (payload: Uint8Array) => Effect.Effect<unknown, E>):
 }
 
 /** The Effect floor (lib/floor.ts) under the same producers, with `tails` followers counting entries. */
-const floor = async (dir: string, tails = 0): Promise<number> => {
-  const writer = new FloorWriter(Path.join(dir, "floor.log"))
+const floor = async (dir: string, tails = 0, followerPayloads: FollowerPayloads = "caller"): Promise<number> => {
+  const writer = new FloorWriter(Path.join(dir, "floor.log"), followerPayloads)
   let followed = 0
   const followers = Array.from({ length: tails }, () =>
     Effect.runFork(writer.follow().pipe(Stream.runForEachChunk((chunk) => Effect.sync(() => void (followed += chunk.length))))))
@@ -125,12 +128,13 @@ const main = async () => {
     true
   )
   const mainSystem: WalSystem = "wal-fast"
-  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "effect-floor, 8 tails", "raw-allocated"]
+  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "effect-floor, 8 tails", "effect-floor, 8 tails, written bytes", "raw-allocated"]
   if (Sqlite) others.push("better-sqlite3")
   if (Level) others.push("classic-level")
   const batchMedians: Array<number> = []
   const tailRatios: Array<number> = []
   const tailFloorRatios: Array<number> = []
+  const tailWrittenRatios: Array<number> = []
   for (let run = 0; run < RUNS; run++) {
     const dir = makeTempDir("w2")
     const figures: Record<string, number> = {}
@@ -159,6 +163,9 @@ const main = async () => {
             break
           case "effect-floor, 8 tails":
             figures[system] = await floor(dir, 8)
+            break
+          case "effect-floor, 8 tails, written bytes":
+            figures[system] = await floor(dir, 8, "written")
             break
           case "better-sqlite3": {
             const { db, insertMany } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
@@ -197,8 +204,9 @@ const main = async () => {
     report.run(Object.fromEntries(["raw", mainSystem, ...others].map((s) => [s, figures[s]!])))
     tailRatios.push(figures["wal-fast, 8 tails"]! / figures[mainSystem]!)
     tailFloorRatios.push(figures["wal-fast, 8 tails"]! / figures["effect-floor, 8 tails"]!)
+    tailWrittenRatios.push(figures["wal-fast, 8 tails"]! / figures["effect-floor, 8 tails, written bytes"]!)
   }
-  report.note(`With 8 tails: wal-fast ${spread(tailRatios)}x of wal-fast without tails (goal >= 0.9x), ${spread(tailFloorRatios)}x of the Effect floor with 8 followers (each gets every batch as one chunk).`)
+  report.note(`With 8 tails: wal-fast ${spread(tailRatios)}x of wal-fast without tails (goal >= 0.9x), ${spread(tailFloorRatios)}x of the Effect floor with 8 followers (each gets every batch as one chunk, entries holding the producers' own payloads), ${spread(tailWrittenRatios)}x of the floor whose followers get views of the bytes it wrote ("written bytes": what a tail fed from memory must deliver).`)
   report.note(`The WAL (wal-fast) formed batches of median ${batchMedians.map(fmt).join(", ")} entries per fsync (per run); raw and better-sqlite3 replay exactly the batch sizes of the same run, so raw is one write + fdatasync per batch of those sizes; raw-allocated the same in a file extended 1 MiB ahead (ftruncate), as the WAL does.`)
   report.note("better-sqlite3: WAL journal, synchronous=FULL, one transaction per batch (a synchronous API has no concurrent callers to group). classic-level: 64 concurrent put(sync: true) loops.")
   report.print()

@@ -17,6 +17,18 @@ interface Waiting {
   readonly resume: (effect: Effect.Effect<number>) => void
 }
 
+/**
+ * What a follower of the floor writer gets as an entry's payload: the producer's own `Uint8Array`
+ * (`"caller"`), or a view of the bytes the writer wrote (`"written"`): the buffer each batch is
+ * copied into before its write, which the writer never reuses. A WAL tail must deliver the bytes
+ * it committed, not the caller's buffer (which the caller may change once its append is
+ * acknowledged), so `"written"` is the floor for a tail fed from memory.
+ */
+export type FollowerPayloads = "caller" | "written"
+
+/** Batches kept for followers: they keep up, so they only ever need the newest. */
+const KEPT_BATCHES = 64
+
 /** An Effect-floor writer on `path`; `append` resolves once its batch is written and fdatasynced. */
 export class FloorWriter {
   private readonly fd: number
@@ -26,7 +38,7 @@ export class FloorWriter {
   /** Batches written so far. */
   batches = 0
 
-  constructor(readonly path: string) {
+  constructor(readonly path: string, readonly followerPayloads: FollowerPayloads = "caller") {
     this.fd = NFS.openSync(path, "w")
   }
 
@@ -39,25 +51,29 @@ export class FloorWriter {
       }
     })
 
-  /** Every batch written so far as one chunk of entries, for `follow` (only while someone follows). */
-  private readonly log: Array<Chunk.Chunk<FloorEntry>> = []
+  /** The newest batches as chunks of entries, for `follow` (only while someone follows); `log[0]` is batch `logStart`. */
+  private log: Array<Chunk.Chunk<FloorEntry>> = []
+  private logStart = 0
   private followers = 0
   private wake: Array<() => void> = []
 
   /**
    * A follower of the batches, as a WAL tail follows commits: after each batch is written it gets
    * the batch's entries (built once, shared by every follower) as one chunk, or waits for the next
-   * batch. It never ends; interrupt it. The least any Stream-based tail can cost per batch.
+   * batch. It never ends; interrupt it. The least any Stream-based tail can cost per batch. Only
+   * the newest batches are kept, as a WAL's live window keeps them: a follower that falls further
+   * behind dies.
    */
   follow(): Stream.Stream<FloorEntry> {
     return Stream.suspend(() => {
       this.followers++
-      let next = this.log.length
-      const pull: Effect.Effect<Chunk.Chunk<FloorEntry>> = Effect.suspend(() =>
-        next < this.log.length
-          ? Effect.succeed(this.log[next++]!)
+      let next = this.logStart + this.log.length
+      const pull: Effect.Effect<Chunk.Chunk<FloorEntry>> = Effect.suspend(() => {
+        if (next < this.logStart) return Effect.dieMessage("a floor follower fell behind the kept batches")
+        return next < this.logStart + this.log.length
+          ? Effect.succeed(this.log[next++ - this.logStart]!)
           : Effect.zipRight(Effect.async<void>((resume) => void this.wake.push(() => resume(Effect.void))), pull)
-      )
+      })
       return Stream.repeatEffectChunk(pull)
     })
   }
@@ -80,7 +96,18 @@ export class FloorWriter {
     this.written += size
     this.batches++
     if (this.followers > 0) {
-      this.log.push(Chunk.unsafeFromArray(batch.map(({ payload }, i): FloorEntry => ({ seq: this.batches * 1000 + i, timestamp: 0, kind: "data", payload }))))
+      const entries: Array<FloorEntry> = []
+      let at = 8
+      for (const { payload } of batch) {
+        const delivered = this.followerPayloads === "caller" ? payload : new Uint8Array(buffer.buffer, buffer.byteOffset + at, payload.length)
+        entries.push({ seq: this.batches * 1000 + entries.length, timestamp: 0, kind: "data", payload: delivered })
+        at += 8 + payload.length
+      }
+      this.log.push(Chunk.unsafeFromArray(entries))
+      if (this.log.length > KEPT_BATCHES) {
+        this.log = this.log.slice(KEPT_BATCHES / 2)
+        this.logStart += KEPT_BATCHES / 2
+      }
       const wake = this.wake
       this.wake = []
       for (const resume of wake) resume()
