@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Stream, Tracer } from "effect"
 import { Inspect, MemoryFileSystem, Wal } from "../src/index.js"
-import { batchAttributes } from "../src/internal/tracing.js"
+import { batchAttributes, recordsSpans } from "../src/internal/tracing.js"
 
 /** A tracer that keeps every span it starts, on top of Effect's own tracer. */
 const recording = Effect.map(Effect.tracer, (native) => {
@@ -70,6 +70,14 @@ describe("tracing", () => {
         expect(Option.isNone(repaired.problem)).toBe(true)
       }).pipe(Effect.withTracer(tracer))
     }).pipe(Effect.provide(MemoryFileSystem.layer)))
+
+  it.effect("batch spans are made under a tracer the application provides, not under Effect's built-in one", () =>
+    Effect.gen(function*() {
+      expect(recordsSpans(yield* Effect.tracer)).toBe(false)
+      const { tracer } = yield* recording
+      expect(recordsSpans(tracer)).toBe(true)
+      expect(yield* Effect.map(Effect.tracer, recordsSpans).pipe(Effect.withTracer(tracer))).toBe(true)
+    }))
 
   it("batch attributes sum the batch's fsyncs", () => {
     expect(batchAttributes({ entries: 3, bytes: 120, fsyncSeconds: [0.002, 0.001], segment: 4 })).toEqual({

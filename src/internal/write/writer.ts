@@ -30,7 +30,7 @@ import { createSegment } from "../segment/create.js"
 import { committedBatch, type LogSnapshot } from "./snapshot.js"
 import { type Request, type RequestError, type RequestQueue, RequestKind } from "./queue.js"
 import type { Signal } from "../signal.js"
-import { recordBatch } from "../tracing.js"
+import { recordBatch, recordsSpans } from "../tracing.js"
 import type { LiveWindow } from "../read/liveWindow.js"
 import { ActiveSegment } from "./activeSegment.js"
 import { mustSync } from "./syncRule.js"
@@ -98,8 +98,10 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     const writerScope = yield* Effect.scope
     const encoder = new BatchEncoder(ctx.seed)
     const clock = yield* Effect.clock
-    // The tracer of the fiber that opened the WAL: each batch is one root span of its own.
+    // The tracer of the fiber that opened the WAL: each batch is one root span of its own, unless
+    // the tracer is Effect's built-in one, whose root spans nothing can see.
     const tracer = yield* Effect.tracer
+    const tracing = recordsSpans(tracer)
     const last = state.snapshot.active
     let active: ActiveSegment | undefined
     let bytesWritten = 0
@@ -111,13 +113,15 @@ export const run = (ctx: WriterContext): Effect.Effect<void, never, Scope.Scope>
     let framedFrom = 0
     /** When the batch being served started (its span's start). */
     let batchStarted = 0n
-    /** Whether a batch has begun and not yet been traced. */
+    /** Whether a batch to be traced has begun and not yet been traced. */
     let batchOpen = false
 
     /** Starts a batch: clears its report and returns its entries' timestamp. */
     const beginBatch = (now: number): number => {
-      batchStarted = clock.unsafeCurrentTimeNanos()
-      batchOpen = true
+      if (tracing) {
+        batchStarted = clock.unsafeCurrentTimeNanos()
+        batchOpen = true
+      }
       bytesWritten = 0
       rotated = false
       fsyncSeconds.length = 0
