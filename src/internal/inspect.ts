@@ -20,7 +20,8 @@ import { FrameKind } from "./format/constants.js"
 import { hex } from "./format/header.js"
 import { LOCK_FILE, readHolder, type LockHolder } from "./lock.js"
 import { type DirectorySource, directorySource } from "./read/directorySource.js"
-import { LogCursor, readChunk } from "./read/logReader.js"
+import { LogCursor } from "./read/logReader.js"
+import { cursorStream } from "./read/readers.js"
 import * as Payload from "./payload.js"
 import { notAWal, problemError, type ScannedSegment, scanLog } from "./logScan.js"
 
@@ -201,23 +202,18 @@ export const entries = (
 ): Stream.Stream<RawEntry, WalIOError | WalFormatError | WalCorruptionError | WalConfigError, Path.Path> => {
   const invalid = Option.orElse(checkBound("from", options.from), () => checkBound("to", options.to))
   if (Option.isSome(invalid)) return Stream.fail(invalid.value)
-  return Stream.unwrapScoped(Effect.gen(function*() {
+  return Stream.unwrap(Effect.gen(function*() {
     // Read as `Wal.reader` reads, adopting the first header's codec: see `directorySource`.
     const found = yield* directorySource(fs, directory, undefined)
     if (Option.isNone(found)) return yield* notAWal(directory)
     const source = found.value
-    const cursor = new LogCursor(fs, source, rawPayload, Math.max(options.from ?? 1, 1))
-    const upTo = options.to ?? Number.POSITIVE_INFINITY
-    yield* Effect.addFinalizer(() => cursor.dispose())
-    return Stream.repeatEffectChunkOption(
-      readChunk(cursor, upTo).pipe(
-        Effect.mapError((error) => Option.some(error as WalIOError | WalFormatError | WalCorruptionError)),
-        Effect.flatMap((chunk) =>
-          Chunk.isEmpty(chunk)
-            ? Effect.fail(Option.none())
-            : Effect.succeed(Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId: codecIdOf(source) })))
-        )
-      )
+    return cursorStream(new LogCursor(fs, source, rawPayload, Math.max(options.from ?? 1, 1)), options.to ?? Number.POSITIVE_INFINITY).pipe(
+      // Raw payloads never fail to decode: what is left is I/O, format and corruption.
+      Stream.mapError((error) => error as WalIOError | WalFormatError | WalCorruptionError),
+      Stream.mapChunks((chunk) => {
+        const codecId = codecIdOf(source)
+        return Chunk.map(chunk, (entry): RawEntry => ({ ...entry, codecId }))
+      })
     )
   }))
 }
