@@ -181,8 +181,7 @@ export class LogCursor<A> {
     try {
       decoded = batch.entries((live) => decodeBatch(live, this.codec, this.source.seed))
     } catch (error) {
-      if (error instanceof WalCodecError) return Effect.fail(error)
-      throw error
+      return codecFailure(error)
     }
     const skip = this.nextSequence - batch.firstSequence
     const chunk = Chunk.unsafeFromArray(skip === 0 ? decoded.entries : decoded.entries.slice(skip))
@@ -381,9 +380,13 @@ export class LogCursor<A> {
   }
 }
 
+/** What a decode threw: a `WalCodecError` is a failure of the read, anything else a defect. */
+const codecFailure = (thrown: unknown): Effect.Effect<never, WalCodecError> =>
+  thrown instanceof WalCodecError ? Effect.fail(thrown) : Effect.die(thrown)
+
 /** Turns a thrown `WalCodecError` into a failure. */
 const codecFailures = <A, E>(read: Effect.Effect<A, E>): Effect.Effect<A, E | WalCodecError> =>
-  Effect.catchAllDefect(read, (defect) => defect instanceof WalCodecError ? Effect.fail(defect) : Effect.die(defect))
+  Effect.catchAllDefect(read, codecFailure)
 
 /** Runs `read`, turning a thrown `WalCodecError` into a failure. */
 export const readChunk = <A>(cursor: LogCursor<A>, upTo: number): Effect.Effect<Chunk.Chunk<WalEntry<A>>, ReadError> =>
