@@ -85,10 +85,16 @@ export class FloorWriter {
     let size = 0
     for (const { payload } of batch) size += 8 + payload.length
     const buffer = Buffer.allocUnsafe(size)
+    // The followers' entries are built with the copy and published only once the batch is durable.
+    const entries: Array<FloorEntry> = []
     let offset = 0
     for (const { payload } of batch) {
       buffer.writeUInt32LE(payload.length, offset)
       buffer.set(payload, offset + 8)
+      if (this.followers > 0) {
+        const delivered = this.followerPayloads === "caller" ? payload : new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 8, payload.length)
+        entries.push({ seq: (this.batches + 1) * 1000 + entries.length, timestamp: 0, kind: "data", payload: delivered })
+      }
       offset += 8 + payload.length
     }
     NFS.writeSync(this.fd, buffer, 0, size, this.written)
@@ -96,13 +102,6 @@ export class FloorWriter {
     this.written += size
     this.batches++
     if (this.followers > 0) {
-      const entries: Array<FloorEntry> = []
-      let at = 8
-      for (const { payload } of batch) {
-        const delivered = this.followerPayloads === "caller" ? payload : new Uint8Array(buffer.buffer, buffer.byteOffset + at, payload.length)
-        entries.push({ seq: this.batches * 1000 + entries.length, timestamp: 0, kind: "data", payload: delivered })
-        at += 8 + payload.length
-      }
       this.log.push(Chunk.unsafeFromArray(entries))
       if (this.log.length > KEPT_BATCHES) {
         this.log = this.log.slice(KEPT_BATCHES / 2)
