@@ -120,7 +120,7 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
    * window, from disk otherwise; waits for the next commit when it has delivered everything, and
    * ends once the WAL is closed and everything committed was delivered.
    */
-  const tailPull = (cursor: LogCursor<A>, listener: Listener): () => Step<WalEntry<A>, ReadError> => {
+  const tailPull = (cursor: LogCursor<A>, listener: Listener<Step<WalEntry<A>, ReadError>, never>): () => Step<WalEntry<A>, ReadError> => {
     const signal = state.committedSignal
     /** After everything committed was delivered: the end when the WAL is closed, else the next commit, then the next step. */
     const waitOrEnd = (seen: number): Step<WalEntry<A>, ReadError> =>
@@ -145,7 +145,7 @@ export const makeReaders = <A>(ctx: ReadersContext<A>): Readers<A> => {
       onNone: () =>
         Stream.suspend(() => {
           live.attach()
-          const listener = state.committedSignal.listen()
+          const listener = state.committedSignal.listen<Step<WalEntry<A>, ReadError>, never>()
           const cursor = new LogCursor(fs, source, payload, Math.max(options?.from ?? 1, 1))
           return chunkStream(
             tailPull(cursor, listener),
