@@ -5,7 +5,13 @@
  * in garbage collection during each run. A consumer that runs an Effect per chunk or per entry
  * through a Stream sink (`runForEachChunk`, `runForEach`) is compared with the same consumer
  * letting go of its chunk once it has used it, with pulling the same chunks with `Stream.toPull`,
- * and with a plain loop building the same entries.
+ * and with a plain loop building the same entries. Two more plain loops show what makes a sink hold
+ * its chunks: each chunk is captured by a closure, made once in an object literal and once
+ * assigned to a property, as Effect 3's `Channel.fromEffect` stores its effect
+ * (`op.effect = () => effect`). V8 allocates a function literal assigned to a property straight
+ * into the old generation (its parser marks it pretenured, expecting a method), so each such
+ * closure, dead once its step ran, keeps what it captured alive through young collections until
+ * the next full one.
  *
  *   npx tsx bench/stream-fresh.ts [--runs 5] [--count 1000000] [--only <consumer>]
  */
@@ -39,6 +45,26 @@ class Tally {
   }
 }
 
+/** A closure capturing `chunk`, made in an object literal. */
+const capturedInLiteral = (chunk: Chunk.Chunk<FloorEntry>) => ({ effect: () => chunk })
+
+/** A closure capturing `chunk`, assigned to a property, as `Channel.fromEffect` assigns `op.effect`. */
+const capturedByAssignment = (chunk: Chunk.Chunk<FloorEntry>) => {
+  const node: { effect?: () => Chunk.Chunk<FloorEntry> } = {}
+  node.effect = () => chunk
+  return node
+}
+
+/** The plain loop, each chunk reached through a closure made by `capture` and kept until the next. */
+const throughClosures = (capture: (chunk: Chunk.Chunk<FloorEntry>) => { effect?: () => Chunk.Chunk<FloorEntry> }) => async (tally: Tally) => {
+  const entries = new FreshEntries(COUNT, 100)
+  const current: { node: { effect?: () => Chunk.Chunk<FloorEntry> } | undefined } = { node: undefined }
+  for (let chunk = entries.chunk(); Chunk.isNonEmpty(chunk); chunk = entries.chunk()) {
+    current.node = capture(chunk)
+    tally.addChunk(current.node.effect!())
+  }
+}
+
 const consumers: Record<string, (tally: Tally) => Promise<void>> = {
   "Stream.runForEachChunk": (tally) =>
     Effect.runPromise(Stream.runForEachChunk(freshFloorStream(COUNT, 100), (chunk) => Effect.sync(() => tally.addChunk(chunk)))),
@@ -65,7 +91,9 @@ const consumers: Record<string, (tally: Tally) => Promise<void>> = {
   "plain loop (no Effect)": async (tally) => {
     const entries = new FreshEntries(COUNT, 100)
     for (let chunk = entries.chunk(); Chunk.isNonEmpty(chunk); chunk = entries.chunk()) tally.addChunk(chunk)
-  }
+  },
+  "plain loop, chunk captured by a closure in an object literal": throughClosures(capturedInLiteral),
+  "plain loop, chunk captured by a closure assigned to a property": throughClosures(capturedByAssignment)
 }
 
 // Each consumer runs in a process of its own, so each starts from a fresh heap: the heap a Stream
