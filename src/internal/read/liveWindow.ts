@@ -25,8 +25,11 @@ export class LiveBatch {
     readonly segment: SegmentState,
     /** File offset of the batch's first frame. */
     readonly offset: number,
-    /** The batch's frames: a copy owned by the window, never changed. */
-    readonly bytes: Uint8Array,
+    /** Holds the batch's frames, a copy owned by the window and never changed, at `start`. */
+    readonly slab: Uint8Array,
+    readonly start: number,
+    /** Bytes of the batch's frames. */
+    readonly length: number,
     readonly firstSequence: number,
     readonly lastSequence: number
   ) {}
@@ -100,20 +103,18 @@ export class LiveWindow {
    */
   stage(segment: SegmentState, offset: number, bytes: Uint8Array, firstSequence: number, lastSequence: number): void {
     if (this.tails === 0 || firstSequence > lastSequence) return
-    this.staged.push(new LiveBatch(segment, offset, this.copy(bytes), firstSequence, lastSequence))
-  }
-
-  /** A copy of `bytes` that nothing overwrites: in the current slab, or a buffer of its own. */
-  private copy(bytes: Uint8Array): Uint8Array {
-    if (bytes.length > SLAB_BYTES / 4) return bytes.slice()
+    // A copy that nothing overwrites: in the current slab, or in a buffer of its own.
+    if (bytes.length > SLAB_BYTES / 4) {
+      this.staged.push(new LiveBatch(segment, offset, bytes.slice(), 0, bytes.length, firstSequence, lastSequence))
+      return
+    }
     if (this.slabUsed + bytes.length > this.slab.length) {
       this.slab = new Uint8Array(SLAB_BYTES)
       this.slabUsed = 0
     }
-    const copy = this.slab.subarray(this.slabUsed, this.slabUsed + bytes.length)
-    copy.set(bytes)
+    this.slab.set(bytes, this.slabUsed)
+    this.staged.push(new LiveBatch(segment, offset, this.slab, this.slabUsed, bytes.length, firstSequence, lastSequence))
     this.slabUsed += bytes.length
-    return copy
   }
 
   /** The staged writes are committed: they join the window, and the oldest batches leave past `maxBytes`. */
@@ -122,12 +123,12 @@ export class LiveWindow {
     if (staged.length === 0) return
     for (const batch of staged) {
       this.batches.push(batch)
-      this.bytes += batch.bytes.length
+      this.bytes += batch.length
     }
     staged.length = 0
     for (; this.sharing < this.batches.length - SHARED_BATCHES; this.sharing++) this.batches[this.sharing]?.age()
     while (this.bytes > this.maxBytes && this.batches.length - this.head > 1) {
-      this.bytes -= this.batches[this.head]!.bytes.length
+      this.bytes -= this.batches[this.head]!.length
       this.batches[this.head++] = undefined as unknown as LiveBatch
     }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {

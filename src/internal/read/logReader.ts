@@ -85,9 +85,8 @@ interface DecodedBatch<A> {
  * checksums are not verified again: the writer computed them over these bytes a moment ago, and
  * the bytes went from its buffer to the live window by one copy in memory, never through a file.
  */
-const decodeBatch = <A>(batch: LiveBatch, codec: PayloadCodec<A>, seed: number): DecodedBatch<A> => {
-  const cursor = new FrameCursor(seed, Number.MAX_SAFE_INTEGER, false)
-  cursor.reset(batch.bytes, 0, batch.bytes.length, batch.firstSequence)
+const decodeBatch = <A>(batch: LiveBatch, codec: PayloadCodec<A>, cursor: FrameCursor): DecodedBatch<A> => {
+  cursor.reset(batch.slab, batch.start, batch.start + batch.length, batch.firstSequence)
   const entries: Array<Entry<A>> = []
   let sealed = false
   for (;;) {
@@ -133,6 +132,8 @@ export class LogCursor<A> {
   private delivered = false
   /** Set after a live batch was delivered from memory: the disk read resumes right after it. */
   private resume: ResumePoint | undefined
+  /** Decodes the live batches this cursor takes first (see `liveFrames`). */
+  private liveFrameCursor: FrameCursor | undefined
 
   constructor(
     readonly fs: FileSystem.FileSystem,
@@ -179,7 +180,7 @@ export class LogCursor<A> {
   takeLive(batch: LiveBatch): Chunk.Chunk<WalEntry<A>> | Effect.Effect<Chunk.Chunk<WalEntry<A>>, WalCodecError> {
     let decoded: DecodedBatch<A>
     try {
-      decoded = batch.entries((live) => decodeBatch(live, this.codec, this.source.seed))
+      decoded = batch.entries((live) => decodeBatch(live, this.codec, this.liveFrames()))
     } catch (error) {
       return codecFailure(error)
     }
@@ -193,13 +194,21 @@ export class LogCursor<A> {
       this.resume = undefined
       return Effect.as(this.close(), chunk)
     }
-    const end = batch.offset + batch.bytes.length
+    const end = batch.offset + batch.length
     if (this.segment?.index === batch.segment.index) this.reader!.moveTo(end, this.nextSequence)
     else {
       this.resume = { segment: batch.segment, offset: end, sequence: this.nextSequence }
       if (this.segment !== undefined) return Effect.as(this.close(), chunk)
     }
     return chunk
+  }
+
+  /**
+   * The frame cursor live batches are decoded with: one per cursor, so consecutive batches in the
+   * same slab share its view of the slab.
+   */
+  private liveFrames(): FrameCursor {
+    return this.liveFrameCursor ??= new FrameCursor(this.source.seed, Number.MAX_SAFE_INTEGER, false)
   }
 
   /** Closes the cursor for good: its file and its pin. */
