@@ -3,7 +3,12 @@
  * sync at the end. W3b: 100,000 appends of 4 KiB, same batches. W4: replay and verify the
  * 1,000,000 entries of W3a (raw payloads, `Codec.bytes`). Figures are entries per second.
  *
- *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--small 1000000] [--large 100000] [--batch 1000]
+ * Before the recorded runs, `--warmup` runs of everything (1 by default) are made and dropped: the
+ * first million or so entries a process replays through a Stream sink run at a third of the later
+ * speed (V8 warm-up, and Effect's `Channel.fromEffect` closure that V8 allocates in the old
+ * generation: bench/README.md, "What holds a sink's chunks"), whichever system comes first.
+ *
+ *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--warmup 1] [--small 1000000] [--large 100000] [--batch 1000]
  */
 import { type Chunk, Effect, Stream } from "effect"
 import * as Path from "node:path"
@@ -16,6 +21,7 @@ import { type LevelBatchOp, type LevelConstructor, levelKey, loadLevel, loadSqli
 import { layers, rotate, runWith, type WalSystem, walSystems } from "./lib/systems.js"
 
 const RUNS = argument("runs", 3)
+const WARMUP_RUNS = argument("warmup", 1)
 const SMALL = argument("small", 1_000_000)
 const LARGE = argument("large", 100_000)
 const BATCH = argument("batch", 1000)
@@ -196,7 +202,7 @@ const main = async () => {
   if (Sqlite) peers.push("better-sqlite3")
   if (Level) peers.push("classic-level")
   const systems = ["raw", ...walSystems, ...peers]
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
     const dir = makeTempDir("w3")
     const a: Record<string, number> = {}
     const b: Record<string, number> = {}
@@ -293,6 +299,7 @@ const main = async () => {
     } finally {
       removeDir(dir)
     }
+    if (run < WARMUP_RUNS) continue
     w3a.run(Object.fromEntries(systems.map((s) => [s, a[s]!])))
     w3b.run(Object.fromEntries(systems.map((s) => [s, b[s]!])))
     // Raw reading and a per-entry Effect consumer paid one after the other: the most a per-entry
@@ -301,10 +308,14 @@ const main = async () => {
     // The same with entries built fresh, as a reader of a file must: reading plus the fresh floor.
     r["fresh limit"] = inSequence(r["raw"]!, r["fresh floor"]!)
     r["fresh limit per-entry"] = inSequence(r["raw"]!, r["fresh floor per-entry"]!)
-    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry"].map((s) => [s, r[s]!])))
+    // Reading that builds the entries the API hands out (raw+entries, no Stream) and the Stream
+    // consumer of entries built beforehand, paid one after the other.
+    r["entries limit"] = inSequence(r["raw+entries"]!, r["effect-floor"]!)
+    r["entries limit per-entry"] = inSequence(r["raw+entries"]!, r["effect-floor per-entry"]!)
+    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry", "entries limit", "entries limit per-entry"].map((s) => [s, r[s]!])))
   }
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
-  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. Peers read back what they wrote in W3a.`)
+  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. entries limit (per-entry): 1 / (1/raw+entries + 1/effect-floor (per-entry)), reading that builds the entries the API hands out, then the Stream consumer of entries built beforehand. ${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones. Peers read back what they wrote in W3a.`)
   w3a.print()
   w3b.print()
   w4.print()
