@@ -104,17 +104,19 @@ export class LiveWindow {
   stage(segment: SegmentState, offset: number, bytes: Uint8Array, firstSequence: number, lastSequence: number): void {
     if (this.tails === 0 || firstSequence > lastSequence) return
     // A copy that nothing overwrites: in the current slab, or in a buffer of its own.
-    if (bytes.length > SLAB_BYTES / 4) {
-      this.staged.push(new LiveBatch(segment, offset, bytes.slice(), 0, bytes.length, firstSequence, lastSequence))
-      return
+    let slab = this.slab
+    let start = 0
+    if (bytes.length > SLAB_BYTES / 4) slab = bytes.slice()
+    else {
+      if (this.slabUsed + bytes.length > slab.length) {
+        slab = this.slab = new Uint8Array(SLAB_BYTES)
+        this.slabUsed = 0
+      }
+      start = this.slabUsed
+      slab.set(bytes, start)
+      this.slabUsed += bytes.length
     }
-    if (this.slabUsed + bytes.length > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_BYTES)
-      this.slabUsed = 0
-    }
-    this.slab.set(bytes, this.slabUsed)
-    this.staged.push(new LiveBatch(segment, offset, this.slab, this.slabUsed, bytes.length, firstSequence, lastSequence))
-    this.slabUsed += bytes.length
+    this.staged.push(new LiveBatch(segment, offset, slab, start, bytes.length, firstSequence, lastSequence))
   }
 
   /** The staged writes are committed: they join the window, and the oldest batches leave past `maxBytes`. */
