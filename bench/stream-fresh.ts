@@ -45,20 +45,25 @@ class Tally {
   }
 }
 
+/** What holds a closure that captured a chunk, as a channel's `FromEffect` node holds its effect. */
+interface ClosureHolder {
+  effect?: () => Chunk.Chunk<FloorEntry>
+}
+
 /** A closure capturing `chunk`, made in an object literal. */
 const capturedInLiteral = (chunk: Chunk.Chunk<FloorEntry>) => ({ effect: () => chunk })
 
 /** A closure capturing `chunk`, assigned to a property, as `Channel.fromEffect` assigns `op.effect`. */
 const capturedByAssignment = (chunk: Chunk.Chunk<FloorEntry>) => {
-  const node: { effect?: () => Chunk.Chunk<FloorEntry> } = {}
+  const node: ClosureHolder = {}
   node.effect = () => chunk
   return node
 }
 
 /** The plain loop, each chunk reached through a closure made by `capture` and kept until the next. */
-const throughClosures = (capture: (chunk: Chunk.Chunk<FloorEntry>) => { effect?: () => Chunk.Chunk<FloorEntry> }) => async (tally: Tally) => {
+const throughClosures = (capture: (chunk: Chunk.Chunk<FloorEntry>) => ClosureHolder) => async (tally: Tally) => {
   const entries = new FreshEntries(COUNT, 100)
-  const current: { node: { effect?: () => Chunk.Chunk<FloorEntry> } | undefined } = { node: undefined }
+  const current: { node: ClosureHolder | undefined } = { node: undefined }
   for (let chunk = entries.chunk(); Chunk.isNonEmpty(chunk); chunk = entries.chunk()) {
     current.node = capture(chunk)
     tally.addChunk(current.node.effect!())
