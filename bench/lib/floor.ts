@@ -150,6 +150,29 @@ class FreshEntry implements FloorEntry {
 }
 
 /**
+ * An entry that keeps where its payload lies and makes the view each time `payload` is read: the
+ * entry shape docs/design.md ("Payloads are views made once, with the entry") weighs and declines.
+ * A consumer that only reads the payload lets each view die young, so an entry a sink holds on to
+ * costs the collector about half as many bytes.
+ */
+class LazyViewEntry implements FloorEntry {
+  constructor(
+    readonly seq: number,
+    readonly timestamp: number,
+    readonly kind: "data",
+    private readonly bytes: ArrayBufferLike,
+    private readonly offset: number,
+    private readonly length: number
+  ) {}
+  get payload(): Uint8Array {
+    return new Uint8Array(this.bytes, this.offset, this.length)
+  }
+}
+
+/** How fresh entries carry their payload: a view made with the entry, or made at each read of `payload`. */
+export type PayloadViews = "with the entry" | "on each read"
+
+/**
  * The fresh-entries floor's entries, built a chunk of 4096 at a time: each an object with a view of
  * a fresh 256 KiB buffer laid out as frames are (a 32-byte header before each payload; a new
  * buffer when one is full), as a reader that lends views of its read buffers must build them. No
@@ -160,7 +183,7 @@ export class FreshEntries {
   private offset = 0
   private nextSequence = 1
 
-  constructor(readonly count: number, readonly payloadSize: number) {}
+  constructor(readonly count: number, readonly payloadSize: number, readonly views: PayloadViews = "with the entry") {}
 
   /** The next chunk; empty once `count` entries were built. */
   chunk(): Chunk.Chunk<FloorEntry> {
@@ -172,7 +195,11 @@ export class FreshEntries {
         this.buffer = new Uint8Array(256 * 1024)
         this.offset = 0
       }
-      entries.push(new FreshEntry(seq, 0, "data", new Uint8Array(this.buffer.buffer, this.offset + 32, this.payloadSize)))
+      entries.push(
+        this.views === "with the entry"
+          ? new FreshEntry(seq, 0, "data", new Uint8Array(this.buffer.buffer, this.offset + 32, this.payloadSize))
+          : new LazyViewEntry(seq, 0, "data", this.buffer.buffer, this.offset + 32, this.payloadSize)
+      )
       this.offset += stride
     }
     this.nextSequence = last + 1
@@ -185,9 +212,9 @@ export class FreshEntries {
  * the shape of the WAL's readers (an empty chunk ends the stream). What is measured is building
  * fresh entries and the Stream consumer: the least an Effect reader of a file costs above reading.
  */
-export const freshFloorStream = (count: number, payloadSize: number): Stream.Stream<FloorEntry> =>
+export const freshFloorStream = (count: number, payloadSize: number, views: PayloadViews = "with the entry"): Stream.Stream<FloorEntry> =>
   Stream.suspend(() => {
-    const entries = new FreshEntries(count, payloadSize)
+    const entries = new FreshEntries(count, payloadSize, views)
     return Stream.repeatEffectChunkOption(Effect.suspend(() => {
       const chunk = entries.chunk()
       return Chunk.isEmpty(chunk) ? Effect.fail(Option.none()) : Effect.succeed(chunk)
