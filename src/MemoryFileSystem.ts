@@ -247,9 +247,10 @@ export class Control extends Context.Tag("effect-wal/MemoryFileSystem/Control")<
 /**
  * Options of a new filesystem: `cwd` (default `"/"`) resolves relative paths; it exists from the
  * start, as does `/tmp`, where temporary files go by default. `syncAccess` (default `true`) lets
- * the WAL's writer call an open file's operations synchronously, serving a batch in one step as it
- * does on `NodeFastFileSystem`; `false` makes it go through the files' Effects, as it does on
- * `NodeFileSystem`. Both paths have the same durability contract; a test suite can run both.
+ * the WAL call an open file's operations synchronously, as it does on `NodeFastFileSystem`: the
+ * writer serves a batch in one step and a reader fills its buffer with one call; `false` makes
+ * both go through the files' Effects, as they do on `NodeFileSystem`. Both paths have the same
+ * durability contract; a test suite can run both.
  *
  * @since 0.1.0
  * @category models

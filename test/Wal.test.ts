@@ -5,7 +5,7 @@ import { Cause, Chunk, Context, Effect, Either, Exit, Fiber, Layer, Option, Rand
 import * as NodeFs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Codec, Durability, Wal } from "../src/index.js"
+import { Codec, Durability, MemoryFileSystem, Wal } from "../src/index.js"
 import { collect, faultyLayer, payloadMismatches, segmentFiles, tempDir, writtenSize, type FaultSwitch } from "./helpers.js"
 
 const Event = Schema.Struct({ n: Schema.Number, text: Schema.String })
@@ -712,4 +712,28 @@ describe("Wal: layers and readers", () => {
       )
       expect(Either.isLeft(badCodec) && badCodec.left._tag).toBe("WalConfigError")
     })))
+
+  for (const syncAccess of [true, false]) {
+    it.scoped(`a replay whose next read fails stops with WalIOError naming the read (syncAccess: ${syncAccess})`, () =>
+      Effect.gen(function*() {
+        const directory = "/wal"
+        // 2 MiB of payloads in batches of 64: the first chunk closes at the batch that passes
+        // 1 MiB, so the next pull reads again.
+        yield* Effect.scoped(Effect.flatMap(
+          Wal.make({ directory, durability: Durability.none }),
+          (wal) => Effect.repeatN(wal.appendAll(Array.from({ length: 64 }, () => new Uint8Array(1024).fill(7))), 31)
+        ))
+        const reader = yield* Wal.reader({ directory })
+        const pull = yield* Stream.toPull(reader.replay())
+        const first = yield* pull
+        expect(Chunk.size(first)).toBeGreaterThan(0)
+        expect(Chunk.size(first)).toBeLessThan(2048)
+        // Every file operation from now on fails, as after a crash of the machine.
+        yield* Effect.flatMap(MemoryFileSystem.Control, (control) => control.haltAfter(0))
+        const failure = yield* Effect.flip(pull)
+        expect(Option.isSome(failure) && failure.value._tag).toBe("WalIOError")
+        expect(Option.isSome(failure) && failure.value._tag === "WalIOError" && [failure.value.operation, failure.value.code])
+          .toEqual(["read", "ECRASHED"])
+      }).pipe(Effect.provide(MemoryFileSystem.layerWith({ syncAccess }))))
+  }
 })

@@ -2,24 +2,42 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Either, Fiber, Layer, Option, ParseResult, Ref, Schema, Stream, TestClock } from "effect"
 import { Durability, MemoryFileSystem, Wal } from "../src/index.js"
+import { type SyncAccess, SyncAccessId, syncAccessOf } from "../src/internal/syncAccess.js"
 
-/** Reads of segment files through the filesystem, counted by a wrapper that keeps every other property of the file. */
+/**
+ * Reads of segment files through the filesystem, counted by a wrapper that keeps every other
+ * property of the file: reads through the file's Effect and through its synchronous access alike.
+ */
 const countingReads = (reads: { count: number }) =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => ({
       ...fs,
       open: (path, options) =>
-        Effect.map(fs.open(path, options), (file) =>
-          new Proxy(file, {
+        Effect.map(fs.open(path, options), (file) => {
+          const count = () => {
+            if (path.endsWith(".wal")) reads.count++
+          }
+          return new Proxy(file, {
             get: (target, key, receiver) => {
-              if (key !== "read") return Reflect.get(target, key, receiver)
-              return (buffer: Uint8Array) => {
-                if (path.endsWith(".wal")) reads.count++
-                return target.read(buffer)
+              if (key === "read") {
+                return (buffer: Uint8Array) => {
+                  count()
+                  return target.read(buffer)
+                }
               }
+              const access = syncAccessOf(target)
+              if (key !== SyncAccessId || access === undefined) return Reflect.get(target, key, receiver)
+              return {
+                ...access,
+                readAt: (buffer: Uint8Array, position: number) => {
+                  count()
+                  return access.readAt(buffer, position)
+                }
+              } satisfies SyncAccess
             }
-          }))
+          })
+        })
     }))
   ).pipe(Layer.provideMerge(MemoryFileSystem.layer))
 

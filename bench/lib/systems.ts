@@ -64,7 +64,8 @@ export const recordingBatches = (
               access.sync()
               synced()
             },
-            truncate: access.truncate
+            truncate: access.truncate,
+            readAt: access.readAt
           }
           return {
             ...(recordedAccess === undefined ? {} : { [SyncAccessId]: recordedAccess }),

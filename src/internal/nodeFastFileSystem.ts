@@ -7,7 +7,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import { Effect, Layer, Option } from "effect"
 import * as NFS from "node:fs"
-import { type SyncAccess, SyncAccessId } from "./syncAccess.js"
+import { fillBy, type SyncAccess, SyncAccessId } from "./syncAccess.js"
 
 /** The `SystemError` the Node layer builds for the same errno. */
 export const systemError = (method: string, error: unknown, fd: number): SystemError => {
@@ -87,14 +87,7 @@ export class FastFile implements FileSystem.File {
   }
 
   read(buffer: Uint8Array): Effect.Effect<FileSystem.Size, SystemError> {
-    return Effect.try({
-      try: () => {
-        const n = NFS.readSync(this.base.fd, buffer, 0, buffer.length, this.position)
-        this.position += n
-        return FileSystem.Size(n)
-      },
-      catch: (error) => systemError("read", error, this.base.fd)
-    })
+    return attempt(() => FileSystem.Size(this.readNow(buffer)))
   }
 
   readAlloc(size: FileSystem.SizeInput): Effect.Effect<Option.Option<Uint8Array>, SystemError> {
@@ -125,11 +118,27 @@ export class FastFile implements FileSystem.File {
     return attempt(() => this.writeAllNow(buffer))
   }
 
-  /** The synchronous operations the writer serves a batch with (see `syncAccess.ts`). */
+  /** The synchronous operations the writer serves a batch with and readers read with (see `syncAccess.ts`). */
   readonly [SyncAccessId]: SyncAccess = {
     writeAll: (buffer) => this.writeAllNow(buffer),
     sync: () => this.syncNow(),
-    truncate: (size) => this.truncateNow(size)
+    truncate: (size) => this.truncateNow(size),
+    readAt: (buffer, position) => {
+      this.position = position
+      return fillBy(buffer, (rest) => this.readNow(rest))
+    }
+  }
+
+  /** One read at the position, which moves past what it read; throws the `SystemError`. */
+  private readNow(buffer: Uint8Array): number {
+    let n: number
+    try {
+      n = NFS.readSync(this.base.fd, buffer, 0, buffer.length, this.position)
+    } catch (error) {
+      throw systemError("read", error, this.base.fd)
+    }
+    this.position += n
+    return n
   }
 
   /** `fdatasync` (`fsync` for read-only handles such as directories); throws the `SystemError`. */

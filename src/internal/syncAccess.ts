@@ -1,8 +1,9 @@
 /**
  * Synchronous access to an open file, for file systems whose file operations are synchronous
- * underneath (`NodeFastFileSystem`, `MemoryFileSystem`). The writer uses it to serve a whole batch
- * (write, fsync, publish) in one synchronous step instead of a chain of Effects; a file without it
- * is written through the `FileSystem.File` Effects as before. Each operation has the same meaning,
+ * underneath (`NodeFastFileSystem`, `MemoryFileSystem`, the browser's OPFS). The writer uses it to
+ * serve a whole batch (write, fsync, publish) in one synchronous step instead of a chain of
+ * Effects, and a segment reader to fill its buffer with one call; a file without it is written
+ * and read through the `FileSystem.File` Effects as before. Each operation has the same meaning,
  * position and errors as the Effect of the same name on the same file; a failure is thrown as the
  * `PlatformError` that Effect would fail with.
  */
@@ -19,6 +20,25 @@ export interface SyncAccess {
   readonly sync: () => void
   /** Sets the file's size, as `truncate`. */
   readonly truncate: (size: number) => void
+  /**
+   * Reads into `buffer` from file offset `position` until it is full or the file ends, as `seek`
+   * then `read` until one of them; returns the bytes read.
+   */
+  readonly readAt: (buffer: Uint8Array, position: number) => number
+}
+
+/**
+ * Fills `buffer` by calling `readOnce` on the part still empty until it is full or a read returns
+ * 0 (the end of the file); returns the bytes read. The loop of every `readAt`.
+ */
+export const fillBy = (buffer: Uint8Array, readOnce: (rest: Uint8Array) => number): number => {
+  let filled = 0
+  while (filled < buffer.length) {
+    const n = readOnce(filled === 0 ? buffer : buffer.subarray(filled))
+    if (n === 0) break
+    filled += n
+  }
+  return filled
 }
 
 /** The synchronous operations `file` offers, if any. */

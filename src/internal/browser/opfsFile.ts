@@ -8,7 +8,7 @@
 import { type PlatformError, SystemError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Option } from "effect"
-import { type SyncAccess, SyncAccessId } from "../syncAccess.js"
+import { fillBy, type SyncAccess, SyncAccessId } from "../syncAccess.js"
 import type { SyncAccessHandle } from "./dom.js"
 import { errno, systemError } from "./opfsErrors.js"
 
@@ -98,11 +98,21 @@ export class OpfsFile implements FileSystem.File {
     return this.attempt("writeAll", () => this.writeAllNow(buffer))
   }
 
-  /** The synchronous operations the writer serves a batch with (see `syncAccess.ts`). */
+  /** The synchronous operations the writer serves a batch with and readers read with (see `syncAccess.ts`). */
   readonly [SyncAccessId]: SyncAccess = {
     writeAll: (buffer) => this.writeAllNow(buffer),
     sync: () => this.syncNow(),
-    truncate: (size) => this.truncateNow(size)
+    truncate: (size) => this.truncateNow(size),
+    readAt: (buffer, position) => {
+      this.position = position
+      return fillBy(buffer, (rest) => {
+        try {
+          return this.readNow("read", rest)
+        } catch (error) {
+          throw error instanceof SystemError ? error : systemError("read", this.fd, error)
+        }
+      })
+    }
   }
 
   /** The whole file from its start, read synchronously whatever the position. */

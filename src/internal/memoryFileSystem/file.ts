@@ -4,7 +4,7 @@ import { type PlatformError, SystemError } from "@effect/platform/Error"
 import { Effect, Option } from "effect"
 import { ErrnoFailure, fail } from "./errno.js"
 import { onSync, onWrite } from "./faults.js"
-import { type SyncAccess, SyncAccessId } from "../syncAccess.js"
+import { fillBy, type SyncAccess, SyncAccessId } from "../syncAccess.js"
 import { run, runNow } from "./run.js"
 import type { FileNode, Node, Volume } from "./volume.js"
 
@@ -145,7 +145,11 @@ export class MemoryFile implements FileSystem.File {
         }
       },
       sync: () => runNow(this.volume, "sync", target, () => this.openBody("fsync", this.syncBody)),
-      truncate: (size) => runNow(this.volume, "truncate", target, () => this.openBody("ftruncate", () => this.truncateBody(size)))
+      truncate: (size) => runNow(this.volume, "truncate", target, () => this.openBody("ftruncate", () => this.truncateBody(size))),
+      readAt: (buffer, position) => {
+        this.position = position
+        return fillBy(buffer, (rest) => runNow(this.volume, "read", target, () => this.openBody("read", () => this.readInto(rest))))
+      }
     }
   }
 

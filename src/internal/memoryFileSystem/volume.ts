@@ -101,8 +101,8 @@ export class Volume {
   touched = false
   /**
    * Whether open files offer synchronous access (see `syncAccess.ts`), so the WAL's writer serves
-   * batches in one synchronous step as on `NodeFastFileSystem`; without it the writer goes through
-   * the files' Effects, as on `NodeFileSystem`.
+   * batches in one synchronous step and its readers fill a buffer with one call, as on
+   * `NodeFastFileSystem`; without it both go through the files' Effects, as on `NodeFileSystem`.
    */
   syncAccess = true
   /** Draws the random parts of temporary names. */

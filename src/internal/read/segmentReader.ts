@@ -4,10 +4,11 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import type { WalIOError } from "../../WalError.js"
+import { errnoCode, WalIOError } from "../../WalError.js"
 import { FRAME_HEADER_SIZE } from "../format/constants.js"
 import { FrameCursor } from "../format/frame.js"
 import { readFully } from "../io.js"
+import { type SyncAccess, syncAccessOf } from "../syncAccess.js"
 
 /** Default size of a reader's buffer; it grows to hold the largest frame met. */
 export const DEFAULT_READ_BUFFER = 256 * 1024
@@ -30,6 +31,8 @@ export class SegmentReader {
   lent = false
   /** Size of the buffers reads go into; it grows to hold the largest frame met. */
   private capacity: number
+  /** The file's synchronous reads, when it offers them: a refill is then one call, not a chain of Effects. */
+  private readonly access: SyncAccess | undefined
 
   constructor(
     readonly file: FileSystem.File,
@@ -41,6 +44,7 @@ export class SegmentReader {
     bufferSize = DEFAULT_READ_BUFFER
   ) {
     this.cursor = new FrameCursor(seed, maxPayload)
+    this.access = syncAccessOf(file)
     this.capacity = bufferSize
     this.buffer = new Uint8Array(0)
     this.bufferOffset = start
@@ -102,12 +106,21 @@ export class SegmentReader {
       this.buffer = target
       this.bufferOffset += cursor.position
       const length = Math.min(target.length - keep, room)
+      const filled = (n: number) => {
+        cursor.reset(target, 0, keep + n, cursor.expectedSequence)
+        return n > 0
+      }
+      const access = this.access
+      if (access !== undefined) {
+        try {
+          return Effect.succeed(filled(access.readAt(target.subarray(keep, keep + length), readFrom)))
+        } catch (error) {
+          return Effect.fail(new WalIOError({ operation: "read", path: this.path, code: errnoCode(error), cause: error }))
+        }
+      }
       return this.file.seek(readFrom, "start").pipe(
         Effect.zipRight(readFully(this.file, target.subarray(keep, keep + length), this.path)),
-        Effect.map((n) => {
-          cursor.reset(target, 0, keep + n, cursor.expectedSequence)
-          return n > 0
-        })
+        Effect.map(filled)
       )
     })
   }
