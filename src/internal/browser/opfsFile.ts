@@ -109,7 +109,7 @@ export class OpfsFile implements FileSystem.File {
         try {
           return this.readNow("read", rest)
         } catch (error) {
-          throw error instanceof SystemError ? error : systemError("read", this.fd, error)
+          throw this.failure("read", error)
         }
       })
     }
@@ -150,10 +150,12 @@ export class OpfsFile implements FileSystem.File {
 
   /** Runs a synchronous operation, turning what it throws into the `SystemError` for `method`. */
   private attempt<A>(method: string, operation: () => A): Effect.Effect<A, PlatformError> {
-    return Effect.try({
-      try: operation,
-      catch: (error) => error instanceof SystemError ? error : systemError(method, this.fd, error)
-    })
+    return Effect.try({ try: operation, catch: (error) => this.failure(method, error) })
+  }
+
+  /** What `method` failed with, as a `SystemError`: the browser's own errors are mapped. */
+  private failure(method: string, error: unknown): SystemError {
+    return error instanceof SystemError ? error : systemError(method, this.fd, error)
   }
 
   /** `flush`: the handle's writes reach the browser's storage backend (see docs/browser.md). */

@@ -2,9 +2,10 @@
  * Reads the frames of one segment file in large chunks: one read per chunk, then frames are
  * decoded synchronously from the buffer (no Effect per frame). Shared by recovery, replay and tail.
  */
+import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import { errnoCode, WalIOError } from "../../WalError.js"
+import { fromPlatformError, type WalIOError } from "../../WalError.js"
 import { FRAME_HEADER_SIZE } from "../format/constants.js"
 import { FrameCursor } from "../format/frame.js"
 import { readFully } from "../io.js"
@@ -115,7 +116,8 @@ export class SegmentReader {
         try {
           return Effect.succeed(filled(access.readAt(target.subarray(keep, keep + length), readFrom)))
         } catch (error) {
-          return Effect.fail(new WalIOError({ operation: "read", path: this.path, code: errnoCode(error), cause: error }))
+          // Thrown as the PlatformError the file's `read` Effect would fail with (`syncAccess.ts`).
+          return Effect.fail(fromPlatformError("read", this.path)(error as PlatformError))
         }
       }
       return this.file.seek(readFrom, "start").pipe(
