@@ -3,7 +3,13 @@
  * next. Figures are appends per second. Run it with `TMPDIR=/dev/shm` to measure on tmpfs, where
  * the fsync costs nothing and CPU is what counts.
  *
- *   npx tsx bench/w1-durable-one-at-a-time.ts [--runs 5] [--count 2000]
+ * `--warmup` runs (1 by default) of every system are made and dropped before the recorded ones: in
+ * a fresh process the first thousands of appends of a system run its code before the JIT has
+ * compiled it, which costs the WAL (the most JavaScript per append) far more than raw `fs` calls
+ * or better-sqlite3's native code. In a full run without it (ext4, 2026-12-06) the WAL's first run
+ * was 0.81x of raw and its later ones 0.98-1.13x, while better-sqlite3 stayed at 0.88-1.04x.
+ *
+ *   npx tsx bench/w1-durable-one-at-a-time.ts [--runs 5] [--warmup 1] [--count 2000]
  */
 import { Effect } from "effect"
 import * as NFS from "node:fs"
@@ -16,6 +22,7 @@ import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, rotate, runWith, type WalSystem } from "./lib/systems.js"
 
 const RUNS = argument("runs", 5)
+const WARMUP_RUNS = argument("warmup", 1)
 const COUNT = argument("count", 2000)
 const data = payloads(256)
 
@@ -100,7 +107,7 @@ const main = async () => {
   const systems: Array<System> = ["raw", "wal-fast", "wal-node", "effect-floor", "raw-allocated", "raw-callback", "raw-promises"]
   if (Sqlite) systems.push("better-sqlite3")
   if (Level) systems.push("classic-level")
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
     const dir = makeTempDir("w1")
     const figures: Record<string, number> = {}
     try {
@@ -147,8 +154,10 @@ const main = async () => {
     } finally {
       removeDir(dir)
     }
+    if (run < WARMUP_RUNS) continue
     report.run(Object.fromEntries(systems.map((s) => [s, figures[s]!])))
   }
+  report.note(`${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones.`)
   report.note("raw: the WAL's frames (CRC-32C) written with fs.writeSync + fs.fdatasyncSync per append, the file growing with each write (the issue's limit). raw-allocated: the same in a file extended 1 MiB ahead (ftruncate), as the WAL does: the limit of the WAL's own design. raw-callback / raw-promises: the same through fs.write + fs.fdatasync callbacks / a FileHandle (threadpool round trips).")
   report.note("effect-floor: the same loop of awaited appends in Effect against a trivial writer (bench/lib/floor.ts: one Buffer copy, writeSync + fdatasyncSync per batch, no checksum): the least an Effect WAL of this design costs.")
   report.note("wal-fast: Wal.make under NodeFastFileSystem.layer (sync calls on open files); wal-node: under NodeContext.layer. better-sqlite3: WAL journal, synchronous=FULL, one INSERT (one transaction) per append. classic-level: put with sync: true.")
