@@ -26,9 +26,9 @@ const countingReads = (reads: { count: number }) =>
                   return target.read(buffer)
                 }
               }
+              if (key !== SyncAccessId) return Reflect.get(target, key, receiver)
               const access = syncAccessOf(target)
-              if (key !== SyncAccessId || access === undefined) return Reflect.get(target, key, receiver)
-              return {
+              return access === undefined ? undefined : {
                 ...access,
                 readAt: (buffer: Uint8Array, position: number) => {
                   count()
