@@ -29,12 +29,16 @@ export type FollowerPayloads = "caller" | "written"
 /** Batches kept for followers: they keep up, so they only ever need the newest. */
 const KEPT_BATCHES = 64
 
-/** An Effect-floor writer on `path`; `append` resolves once its batch is written and fdatasynced. */
+/**
+ * An Effect-floor writer on `path`; `append` resolves with the entry's sequence number (1, 2, ...)
+ * once its batch is written and fdatasynced.
+ */
 export class FloorWriter {
   private readonly fd: number
   private waiting: Array<Waiting> = []
   private scheduled = false
   private written = 0
+  private lastSequence = 0
   /** Batches written so far. */
   batches = 0
 
@@ -60,7 +64,8 @@ export class FloorWriter {
   /**
    * A follower of the batches, as a WAL tail follows commits: after each batch is written it gets
    * the batch's entries (built once, shared by every follower) as one chunk, or waits for the next
-   * batch. It never ends; interrupt it. The least any Stream-based tail can cost per batch. Only
+   * batch. It never ends; interrupt it. The least any Stream-based tail can cost per batch. As the
+   * WAL's writer does, the batch's appends are acknowledged before its followers are woken. Only
    * the newest batches are kept, as a WAL's live window keeps them: a follower that falls further
    * behind dies.
    */
@@ -87,13 +92,14 @@ export class FloorWriter {
     const buffer = Buffer.allocUnsafe(size)
     // The followers' entries are built with the copy and published only once the batch is durable.
     const entries: Array<FloorEntry> = []
+    const firstSequence = this.lastSequence + 1
     let offset = 0
     for (const { payload } of batch) {
       buffer.writeUInt32LE(payload.length, offset)
       buffer.set(payload, offset + 8)
       if (this.followers > 0) {
         const delivered = this.followerPayloads === "caller" ? payload : new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 8, payload.length)
-        entries.push({ seq: (this.batches + 1) * 1000 + entries.length, timestamp: 0, kind: "data", payload: delivered })
+        entries.push({ seq: firstSequence + entries.length, timestamp: 0, kind: "data", payload: delivered })
       }
       offset += 8 + payload.length
     }
@@ -101,17 +107,20 @@ export class FloorWriter {
     NFS.fdatasyncSync(this.fd)
     this.written += size
     this.batches++
+    this.lastSequence += batch.length
+    // As the WAL's writer: the batch is published, its appends acknowledged, then followers woken.
     if (this.followers > 0) {
       this.log.push(Chunk.unsafeFromArray(entries))
       if (this.log.length > KEPT_BATCHES) {
         this.log = this.log.slice(KEPT_BATCHES / 2)
         this.logStart += KEPT_BATCHES / 2
       }
-      const wake = this.wake
-      this.wake = []
-      for (const resume of wake) resume()
     }
-    for (const { resume } of batch) resume(Effect.succeed(1))
+    for (let i = 0; i < batch.length; i++) batch[i]!.resume(Effect.succeed(firstSequence + i))
+    const wake = this.wake
+    if (wake.length === 0) return
+    this.wake = []
+    for (const resume of wake) resume()
   }
 
   close(): void {
