@@ -39,8 +39,6 @@ export class FloorWriter {
   private scheduled = false
   private written = 0
   private lastSequence = 0
-  /** Batches written so far. */
-  batches = 0
 
   constructor(readonly path: string, readonly followerPayloads: FollowerPayloads = "caller") {
     this.fd = NFS.openSync(path, "w")
@@ -106,7 +104,6 @@ export class FloorWriter {
     NFS.writeSync(this.fd, buffer, 0, size, this.written)
     NFS.fdatasyncSync(this.fd)
     this.written += size
-    this.batches++
     this.lastSequence += batch.length
     // As the WAL's writer: the batch is published, its appends acknowledged, then followers woken.
     if (this.followers > 0) {
