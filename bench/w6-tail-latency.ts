@@ -89,10 +89,10 @@ const measure = (system: WalSystem, directory: string, tails: number) =>
  * memory (views of the bytes it wrote), woken after the batch's appends are acknowledged, as the
  * WAL's tails are. The least a Stream-based tail fed from memory can add to an acknowledgement.
  */
-const measureFloor = (directory: string, tails: number) =>
+const measureFloor = (path: string, tails: number) =>
   Effect.runPromise(
     Effect.acquireUseRelease(
-      Effect.sync(() => new FloorWriter(directory, "written")),
+      Effect.sync(() => new FloorWriter(path, "written")),
       (writer) => latencies({ append: writer.append, follow: () => writer.follow() }, tails),
       (writer) => Effect.sync(() => writer.close())
     )
