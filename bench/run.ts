@@ -42,7 +42,7 @@ const jobs: Array<{
   ...(tmpfs === undefined ? [] : [{ name: "W2", script: "w2-group-commit.ts", args: [...(quick ? ["--runs", "3"] : ["--runs", "5"]), "--shape", "per-append"], env: tmpfs }]),
   { name: "W3", script: "w3-w4-bulk.ts", args: quick ? ["--runs", "1", "--small", "200000", "--large", "20000"] : ["--runs", "3"] },
   { name: "W5", script: "w5-open.ts", args: quick ? ["--runs", "1", "--mib", "256"] : ["--runs", "3"] },
-  { name: "W6", script: "w6-tail-latency.ts", args: quick ? ["--runs", "1", "--count", "1000"] : ["--runs", "3"] },
+  { name: "W6", script: "w6-tail-latency.ts", args: quick ? ["--runs", "1", "--count", "1000"] : ["--runs", "5"] },
   ...(natsServer ? [{ name: "JetStream", script: "jetstream.ts", args: quick ? ["--runs", "1"] : ["--runs", "5"] }] : []),
   ...[["wal-fast"], ["wal-node"], ["wal-fast", "8"]].map(([layer, tails]) => ({
     name: "memory",

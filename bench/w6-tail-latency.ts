@@ -7,7 +7,7 @@
  * p99 at most 1.1x the ack p99 of the same run. The Effect floor runs beside the WAL with 0, 1 and
  * 8 followers: the same ratios for the least a Stream-based tail fed from memory costs.
  *
- *   npx tsx bench/w6-tail-latency.ts [--runs 3] [--count 3000] [--rate 1000]
+ *   npx tsx bench/w6-tail-latency.ts [--runs 5] [--count 3000] [--rate 1000]
  */
 import { Effect, Fiber, Stream } from "effect"
 import * as Path from "node:path"
@@ -17,7 +17,7 @@ import { argument, makeTempDir, payloads, percentile, RawLog, removeDir, Report,
 import { FloorWriter } from "./lib/floor.js"
 import { layers, runWith, type WalSystem, walSystems } from "./lib/systems.js"
 
-const RUNS = argument("runs", 3)
+const RUNS = argument("runs", 5)
 const COUNT = argument("count", 3000)
 const RATE = argument("rate", 1000)
 const WARMUP = argument("warmup", 200)
