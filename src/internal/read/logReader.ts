@@ -65,6 +65,17 @@ class Entry<A> implements WalEntry<A> {
   ) {}
 }
 
+/**
+ * A new, empty array for the entries of one chunk. Made by `Array.of()`, never by a `[]` literal:
+ * V8 counts how many of a literal's arrays outlive a young collection and, once most of them do
+ * (as while a consumer holds on to its chunks), allocates every later array of that literal
+ * straight in the old generation. An old array keeps each entry pushed into it alive through
+ * young collections until the next full one, so every later replay and tail would pay for it,
+ * even with consumers that let go of their chunks. An array a builtin makes has no allocation
+ * site and is never allocated old. Measured in bench W4 (docs/design.md, "Chunk arrays").
+ */
+const chunkArray = <T>(): Array<T> => Array.of<T>()
+
 /** The entry of the frame a cursor just returned (a data or checkpoint frame). */
 const entryAt = <A>(cursor: FrameCursor, codec: PayloadCodec<A>): Entry<A> =>
   new Entry(
@@ -87,7 +98,7 @@ interface DecodedBatch<A> {
  */
 const decodeBatch = <A>(batch: LiveBatch, codec: PayloadCodec<A>, cursor: FrameCursor): DecodedBatch<A> => {
   cursor.reset(batch.slab, batch.start, batch.start + batch.length, batch.firstSequence)
-  const entries: Array<Entry<A>> = []
+  const entries = chunkArray<Entry<A>>()
   let sealed = false
   for (;;) {
     const result = cursor.next()
@@ -153,7 +164,7 @@ export class LogCursor<A> {
     return Effect.suspend(() => {
       this.source.pin(this, this.nextSequence)
       this.chunkBytes = 0
-      return this.fill(upTo, [])
+      return this.fill(upTo, chunkArray<WalEntry<A>>())
     })
   }
 
