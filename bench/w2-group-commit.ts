@@ -9,7 +9,9 @@
  * least 0.9x of the WAL alone). `effect-floor` is the same producer shape against the trivial writer of lib/floor.ts;
  * `effect-floor, 8 tails` adds 8 followers that get each batch's entries, holding the producers'
  * own payloads, and `..., written bytes` the same with payloads that are views of the bytes the
- * floor wrote (lib/floor.ts `FollowerPayloads`).
+ * floor wrote (lib/floor.ts `FollowerPayloads`). The WAL with 8 tails and that last floor run back
+ * to back in every run, in alternating order, so that the ratio between them is taken between
+ * neighbours rather than across the rotation of the other systems.
  *
  * `--shape per-append` replaces the 64 long-lived fibers by a fiber per append, as the request
  * fibers of a server: rounds of 64 appends forked together (`Effect.forEach`, unbounded), each round
@@ -39,6 +41,8 @@ const SIZE = 256
 const data = payloads(SIZE)
 const FRAME = FRAME_HEADER_SIZE + SIZE
 const PER_APPEND = process.argv.includes("per-append")
+/** One step of a run: the WAL with 8 tails and the floor with 8 followers of the written bytes, back to back. */
+const TAILS_PAIR = "wal-fast, 8 tails, then the floor (or the reverse)"
 
 /** The producers of one run: 64 long-lived fibers, or rounds of a fiber per append. */
 const produce = <E>(append: (payload: Uint8Array) => Effect.Effect<unknown, E>): Effect.Effect<void, E> => {
@@ -177,9 +181,13 @@ const main = async () => {
     true
   )
   const mainSystem: WalSystem = "wal-fast"
-  const others: Array<string> = ["wal-fast, 8 tails", "wal-node", "effect-floor", "effect-floor, 8 tails", "effect-floor, 8 tails, written bytes", "raw-allocated"]
-  if (Sqlite) others.push("better-sqlite3")
-  if (Level) others.push("classic-level")
+  const peers: Array<string> = []
+  if (Sqlite) peers.push("better-sqlite3")
+  if (Level) peers.push("classic-level")
+  const others = ["wal-fast, 8 tails", "wal-node", "effect-floor", "effect-floor, 8 tails", "effect-floor, 8 tails, written bytes", "raw-allocated", ...peers]
+  // The WAL with 8 tails and the floor whose followers get the written bytes are one step of the
+  // rotation, run back to back in alternating order: their ratio is taken between neighbours.
+  const steps = ["raw", TAILS_PAIR, "wal-node", "effect-floor", "effect-floor, 8 tails", "raw-allocated", ...peers]
   const batchMedians: Array<number> = []
   const tailRatios: Array<number> = []
   const tailFloorRatios: Array<number> = []
@@ -193,7 +201,7 @@ const main = async () => {
       const measured = await wal(mainSystem, dir)
       figures[mainSystem] = measured.rate
       const batches = measured.batches
-      for (const system of rotate(["raw", ...others], run)) {
+      for (const system of rotate(steps, run)) {
         switch (system) {
           case "raw":
             figures[system] = raw(dir, batches)
@@ -204,17 +212,17 @@ const main = async () => {
           case "wal-node":
             figures[system] = (await wal(system, dir)).rate
             break
-          case "wal-fast, 8 tails":
-            figures[system] = (await wal("wal-fast", dir, 8)).rate
+          case TAILS_PAIR:
+            for (const tailed of run % 2 === 0 ? ["wal-fast, 8 tails", "floor"] : ["floor", "wal-fast, 8 tails"]) {
+              if (tailed === "floor") figures["effect-floor, 8 tails, written bytes"] = await floor(dir, 8, "written")
+              else figures[tailed] = (await wal("wal-fast", dir, 8)).rate
+            }
             break
           case "effect-floor":
             figures[system] = await floor(dir)
             break
           case "effect-floor, 8 tails":
             figures[system] = await floor(dir, 8)
-            break
-          case "effect-floor, 8 tails, written bytes":
-            figures[system] = await floor(dir, 8, "written")
             break
           case "better-sqlite3": {
             const { db, insertMany } = openSqlite(Sqlite!, Path.join(dir, "sqlite.db"), true)
