@@ -212,12 +212,16 @@ const main = async () => {
           case "wal-node":
             figures[system] = (await wal(system, dir)).rate
             break
-          case TAILS_PAIR:
-            for (const tailed of run % 2 === 0 ? ["wal-fast, 8 tails", "floor"] : ["floor", "wal-fast, 8 tails"]) {
-              if (tailed === "floor") figures["effect-floor, 8 tails, written bytes"] = await floor(dir, 8, "written")
-              else figures[tailed] = (await wal("wal-fast", dir, 8)).rate
+          case TAILS_PAIR: {
+            const walTails = async () => {
+              figures["wal-fast, 8 tails"] = (await wal("wal-fast", dir, 8)).rate
             }
+            const floorTails = async () => {
+              figures["effect-floor, 8 tails, written bytes"] = await floor(dir, 8, "written")
+            }
+            for (const step of run % 2 === 0 ? [walTails, floorTails] : [floorTails, walTails]) await step()
             break
+          }
           case "effect-floor":
             figures[system] = await floor(dir)
             break

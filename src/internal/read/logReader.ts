@@ -72,7 +72,8 @@ class Entry<A> implements WalEntry<A> {
  * straight in the old generation. An old array keeps each entry pushed into it alive through
  * young collections until the next full one, so every later replay and tail would pay for it,
  * even with consumers that let go of their chunks. An array a builtin makes has no allocation
- * site and is never allocated old. Measured in bench W4 (docs/design.md, "Chunk arrays").
+ * site and is never allocated old. Measured in bench W4 (docs/design.md, "Chunk arrays from
+ * `Array.of`").
  */
 const chunkArray = <T>(): Array<T> => Array.of<T>()
 
