@@ -244,12 +244,14 @@ const main = async () => {
           }
           case "raw+entries": {
             // What any reader handing out entries with payload views must do on top of raw: an
-            // entry object and a view per frame, into chunks of 4096, a fresh buffer per read.
+            // entry object and a view per frame, into chunks of 4096, a fresh buffer per read; a
+            // timestamp in milliseconds, as WAL entries carry.
             let bytes = 0
             let chunk: Array<RawEntry> = []
+            const timestamp = Date.now()
             const started = performance.now()
             const count = rawVerify(Path.join(dir, "raw-small"), RAW_SEED, 16 << 20, (buffer, start, end) => {
-              chunk.push(new RawEntry(chunk.length, 0, "data", new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start)))
+              chunk.push(new RawEntry(chunk.length, timestamp, "data", new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start)))
               if (chunk.length === 4096) {
                 for (const entry of chunk) bytes += entry.payload.length
                 chunk = []

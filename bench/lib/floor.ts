@@ -93,13 +93,14 @@ export class FloorWriter {
     // see `chunkArray` in src/internal/read/logReader.ts).
     const entries = Array.of<FloorEntry>()
     const firstSequence = this.lastSequence + 1
+    const timestamp = Date.now()
     let offset = 0
     for (const { payload } of batch) {
       buffer.writeUInt32LE(payload.length, offset)
       buffer.set(payload, offset + 8)
       if (this.followers > 0) {
         const delivered = this.followerPayloads === "caller" ? payload : new Uint8Array(buffer.buffer, buffer.byteOffset + offset + 8, payload.length)
-        entries.push(new FreshEntry(firstSequence + entries.length, 0, "data", delivered))
+        entries.push(new FreshEntry(firstSequence + entries.length, timestamp, "data", delivered))
       }
       offset += 8 + payload.length
     }
@@ -183,13 +184,15 @@ export type PayloadViews = "with the entry" | "on each read"
 /**
  * The fresh-entries floor's entries, built a chunk of 4096 at a time: each an object with a view of
  * a fresh 256 KiB buffer laid out as frames are (a 32-byte header before each payload; a new
- * buffer when one is full), as a reader that lends views of its read buffers must build them. No
- * file, no checksum.
+ * buffer when one is full), as a reader that lends views of its read buffers must build them, and
+ * a timestamp in milliseconds as WAL entries carry (a number past the small-integer range, which V8
+ * keeps in a box of its own for every entry). No file, no checksum.
  */
 export class FreshEntries {
   private buffer = new Uint8Array(0)
   private offset = 0
   private nextSequence = 1
+  private readonly timestamp = Date.now()
 
   constructor(readonly count: number, readonly payloadSize: number, readonly views: PayloadViews = "with the entry") {}
 
@@ -206,8 +209,8 @@ export class FreshEntries {
       }
       entries.push(
         this.views === "with the entry"
-          ? new FreshEntry(seq, 0, "data", new Uint8Array(this.buffer.buffer, this.offset + 32, this.payloadSize))
-          : new LazyViewEntry(seq, 0, "data", this.buffer.buffer, this.offset + 32, this.payloadSize)
+          ? new FreshEntry(seq, this.timestamp, "data", new Uint8Array(this.buffer.buffer, this.offset + 32, this.payloadSize))
+          : new LazyViewEntry(seq, this.timestamp, "data", this.buffer.buffer, this.offset + 32, this.payloadSize)
       )
       this.offset += stride
     }
