@@ -235,7 +235,8 @@ export class RawLog {
  * The raw limit's reader: reads a file of frames in large chunks with `fs.readSync` and verifies
  * every frame's CRC-32C with the project's `FrameCursor`; calls `onFrame(buffer, start, end)` for
  * each payload. Returns the number of data frames. With `freshBuffers` every read goes into a new
- * buffer instead of reusing one, as a reader that lends views of its buffers must.
+ * buffer instead of reusing one, as a reader that lends views of its buffers must: zeroed as
+ * `new Uint8Array` makes it (as the WAL's reader does), or unzeroed from `Buffer.allocUnsafeSlow`.
  */
 export const rawVerify = (
   path: string,
@@ -243,7 +244,7 @@ export const rawVerify = (
   maxPayload: number,
   onFrame: (buffer: Uint8Array, start: number, end: number) => void,
   chunkBytes = 1024 * 1024,
-  freshBuffers = false
+  freshBuffers: false | "zeroed" | "unzeroed" = false
 ): number => {
   const fd = NFS.openSync(path, "r")
   try {
@@ -278,8 +279,8 @@ export const rawVerify = (
         const grown = new Uint8Array(buffer.length * 2)
         grown.set(buffer)
         buffer = grown
-      } else if (freshBuffers) {
-        const next = new Uint8Array(buffer.length)
+      } else if (freshBuffers !== false) {
+        const next = freshBuffers === "zeroed" ? new Uint8Array(buffer.length) : Buffer.allocUnsafeSlow(buffer.length)
         next.set(buffer.subarray(cursor.position, end))
         buffer = next
       } else buffer.copyWithin(0, cursor.position, end)
