@@ -8,15 +8,18 @@
  * speed (V8 warm-up, and Effect's `Channel.fromEffect` closure that V8 allocates in the old
  * generation: bench/README.md, "What holds a sink's chunks"), whichever system comes first.
  *
- *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--warmup 1] [--small 1000000] [--large 100000] [--batch 1000]
+ * After each recorded run's rotation, the WAL's replay and the reading floor run `--pairs` times
+ * back to back with each consumer, in alternating order.
+ *
+ *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--warmup 1] [--pairs 3] [--small 1000000] [--large 100000] [--batch 1000]
  */
 import { type Chunk, Effect, Stream } from "effect"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { DEFAULT_READ_BUFFER } from "../src/internal/read/segmentReader.js"
 import * as Wal from "../src/Wal.js"
-import { floorChunks, floorStream, freshFloorStream } from "./lib/floor.js"
-import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report } from "./lib/harness.js"
+import { floorChunks, floorStream, freshFloorStream, readingFloorStream } from "./lib/floor.js"
+import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report, spread } from "./lib/harness.js"
 import { type LevelBatchOp, type LevelConstructor, levelKey, loadLevel, loadSqlite, openSqlite, type SqliteConstructor } from "./lib/peers.js"
 import { layers, rotate, runWith, type WalSystem, walSystems } from "./lib/systems.js"
 
@@ -25,6 +28,7 @@ const WARMUP_RUNS = argument("warmup", 1)
 const SMALL = argument("small", 1_000_000)
 const LARGE = argument("large", 100_000)
 const BATCH = argument("batch", 1000)
+const PAIRS = argument("pairs", 3)
 
 const batchesOf = (size: number, count: number): Array<Array<Uint8Array>> => {
   const data = payloads(size)
@@ -202,6 +206,10 @@ const main = async () => {
   if (Sqlite) peers.push("better-sqlite3")
   if (Level) peers.push("classic-level")
   const systems = ["raw", ...walSystems, ...peers]
+  /** Per run: the WAL's replays against the reading floor, and what building the entries keeps of raw. */
+  const againstFloor = { holding: [] as Array<number>, releasing: [] as Array<number>, perEntry: [] as Array<number>, entriesOfRaw: [] as Array<number> }
+  /** The WAL's replay against the reading floor run right before or after it, per pair. */
+  const paired: Record<"chunk" | "per-entry", Array<number>> = { "chunk": [], "per-entry": [] }
   for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
     const dir = makeTempDir("w3")
     const a: Record<string, number> = {}
@@ -230,7 +238,7 @@ const main = async () => {
             break
         }
       }
-      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry"], run)) {
+      for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "reading floor", "reading floor per-entry"], run)) {
         switch (system) {
           case "raw": {
             let bytes = 0
@@ -256,7 +264,7 @@ const main = async () => {
                 for (const entry of chunk) bytes += entry.payload.length
                 chunk = []
               }
-            }, DEFAULT_READ_BUFFER, true)
+            }, DEFAULT_READ_BUFFER, "zeroed")
             for (const entry of chunk) bytes += entry.payload.length
             r[system] = (count / (performance.now() - started)) * 1000
             if (bytes === 0) throw new Error("raw read nothing")
@@ -290,12 +298,32 @@ const main = async () => {
           case "fresh floor per-entry":
             r[system] = await Effect.runPromise(consume(freshFloorStream(SMALL, 100), system === "fresh floor" ? "chunk" : "per-entry", SMALL))
             break
+          case "reading floor":
+          case "reading floor per-entry":
+            r[system] = await Effect.runPromise(
+              consume(readingFloorStream(Path.join(dir, "raw-small"), RAW_SEED, DEFAULT_READ_BUFFER), system === "reading floor" ? "chunk" : "per-entry", SMALL)
+            )
+            break
           case "better-sqlite3":
             r[system] = sqliteRead(Sqlite!, Path.join(dir, `${system}-small`), SMALL)
             break
           case "classic-level":
             r[system] = await levelRead(Level!, Path.join(dir, `${system}-small`), SMALL)
             break
+        }
+      }
+      // The heap's state drifts through a process and moves the WAL and the floor alike ("What
+      // holds a sink's chunks" in bench/README.md): two replays back to back compare them at one
+      // point of that drift, which the rotation, minutes apart, does not.
+      for (let pair = 0; run >= WARMUP_RUNS && pair < PAIRS; pair++) {
+        for (const consumer of ["chunk", "per-entry"] as const) {
+          const wal = () => walReplay("wal-fast", Path.join(dir, "wal-fast-small"), SMALL, consumer)
+          const floor = () =>
+            Effect.runPromise(consume(readingFloorStream(Path.join(dir, "raw-small"), RAW_SEED, DEFAULT_READ_BUFFER), consumer, SMALL))
+          const walFirst = pair % 2 === 0
+          const first = await (walFirst ? wal() : floor())
+          const second = await (walFirst ? floor() : wal())
+          paired[consumer].push(walFirst ? first / second : second / first)
         }
       }
     } finally {
@@ -314,10 +342,15 @@ const main = async () => {
     // consumer of entries built beforehand, paid one after the other.
     r["entries limit"] = inSequence(r["raw+entries"]!, r["effect-floor"]!)
     r["entries limit per-entry"] = inSequence(r["raw+entries"]!, r["effect-floor per-entry"]!)
-    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry", "entries limit", "entries limit per-entry"].map((s) => [s, r[s]!])))
+    againstFloor.holding.push(r["wal-fast"]! / r["reading floor"]!)
+    againstFloor.releasing.push(r["wal-fast releasing"]! / r["reading floor"]!)
+    againstFloor.perEntry.push(r["wal-fast per-entry"]! / r["reading floor per-entry"]!)
+    againstFloor.entriesOfRaw.push(r["raw+entries"]! / r["raw"]!)
+    w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "reading floor", "reading floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry", "entries limit", "entries limit per-entry"].map((s) => [s, r[s]!])))
   }
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
-  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, payload as a view; raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. entries limit (per-entry): 1 / (1/raw+entries + 1/effect-floor (per-entry)), reading that builds the entries the API hands out, then the Stream consumer of entries built beforehand. ${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones. Peers read back what they wrote in W3a.`)
+  w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, each payload counted by its offsets (no entry, no view); raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. reading floor: a Stream whose chunks raw's reader builds from raw's file as they are pulled (bench/lib/floor.ts, RawEntryReader: the reading of raw+entries, the frame's sequence and timestamp in each entry), consumed the same two ways: the work of a replay with a trivial reader in place of the WAL's. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. entries limit (per-entry): 1 / (1/raw+entries + 1/effect-floor (per-entry)), reading that builds the entries the API hands out, then the Stream consumer of entries built beforehand. ${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones. Peers read back what they wrote in W3a.`)
+  w4.note(`Against the reading floor: in the rotation, run by run, wal-fast holding the chunk ${spread(againstFloor.holding)}x of the reading floor, releasing it ${spread(againstFloor.releasing)}x, an Effect per entry ${spread(againstFloor.perEntry)}x of the reading floor per-entry; back to back, ${paired.chunk.length} pairs in alternating order, holding the chunk ${spread(paired.chunk)}x and an Effect per entry ${spread(paired["per-entry"])}x. raw+entries is ${spread(againstFloor.entriesOfRaw)}x of raw: what building an entry and a payload view per frame leaves of raw's rate in plain code, before any Stream runs (bench/entry-cost.ts splits it up).`)
   w3a.print()
   w3b.print()
   w4.print()
