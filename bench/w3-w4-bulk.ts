@@ -54,11 +54,18 @@ const rawWrite = (path: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>
   return (count / elapsed) * 1000
 }
 
-const walWrite = (system: WalSystem, directory: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) =>
+/**
+ * A segment of 1 GiB, which holds all of W3a and W3b at their default sizes: the same WAL with no
+ * segment rolled over during the run (a roll fsyncs the sealed segment, then creates and fsyncs the
+ * next one and its directory), to show what the rolls of the default 64 MiB segments cost.
+ */
+const ONE_SEGMENT = 1024 * 1024 * 1024
+
+const walWrite = (system: WalSystem, directory: string, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>, segmentBytes?: number) =>
   runWith(
     layers[system],
     Effect.gen(function*() {
-      const log = yield* Wal.make({ directory, durability: Durability.none })
+      const log = yield* Wal.make({ directory, durability: Durability.none, ...(segmentBytes === undefined ? {} : { segmentBytes }) })
       let count = 0
       const started = performance.now()
       for (const batch of batches) {
@@ -206,6 +213,7 @@ const main = async () => {
   if (Sqlite) peers.push("better-sqlite3")
   if (Level) peers.push("classic-level")
   const systems = ["raw", ...walSystems, ...peers]
+  const writers = [...systems, "wal-fast, one segment"]
   /** Per run: the WAL's replays against the reading floor, and what building the entries keeps of raw. */
   const againstFloor = { holding: [] as Array<number>, releasing: [] as Array<number>, perEntry: [] as Array<number>, entriesOfRaw: [] as Array<number> }
   /** The WAL's replay against the reading floor run right before or after it, per pair. */
@@ -216,8 +224,8 @@ const main = async () => {
     const b: Record<string, number> = {}
     const r: Record<string, number> = {}
     try {
-      for (const system of rotate(systems, run)) {
-        const at = (name: string) => Path.join(dir, `${system}-${name}`)
+      for (const system of rotate(writers, run)) {
+        const at = (name: string) => Path.join(dir, `${system.replace(", ", "-").replace(" ", "-")}-${name}`)
         switch (system) {
           case "raw":
             a[system] = rawWrite(at("small"), small)
@@ -227,6 +235,10 @@ const main = async () => {
           case "wal-node":
             a[system] = await walWrite(system, at("small"), small)
             b[system] = await walWrite(system, at("large"), large)
+            break
+          case "wal-fast, one segment":
+            a[system] = await walWrite("wal-fast", at("small"), small, ONE_SEGMENT)
+            b[system] = await walWrite("wal-fast", at("large"), large, ONE_SEGMENT)
             break
           case "better-sqlite3":
             a[system] = sqliteWrite(Sqlite!, at("small"), small)
@@ -330,8 +342,8 @@ const main = async () => {
       removeDir(dir)
     }
     if (run < WARMUP_RUNS) continue
-    w3a.run(Object.fromEntries(systems.map((s) => [s, a[s]!])))
-    w3b.run(Object.fromEntries(systems.map((s) => [s, b[s]!])))
+    w3a.run(Object.fromEntries(writers.map((s) => [s, a[s]!])))
+    w3b.run(Object.fromEntries(writers.map((s) => [s, b[s]!])))
     // Raw reading and a per-entry Effect consumer paid one after the other: the most a per-entry
     // replay can reach.
     r["per-entry limit"] = inSequence(r["raw"]!, r["effect-floor per-entry"]!)
@@ -348,6 +360,7 @@ const main = async () => {
     againstFloor.entriesOfRaw.push(r["raw+entries"]! / r["raw"]!)
     w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "reading floor", "reading floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry", "entries limit", "entries limit per-entry"].map((s) => [s, r[s]!])))
   }
+  w3a.note(`wal-fast, one segment: the same WAL with segments of ${ONE_SEGMENT / 1024 / 1024} MiB, so that no segment is rolled over during the run (the default 64 MiB segments roll twice in W3a, six times in W3b); each roll fsyncs the sealed segment before the next one is created, as recovery requires.`)
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
   w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, each payload counted by its offsets (no entry, no view); raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. reading floor: a Stream whose chunks raw's reader builds from raw's file as they are pulled (bench/lib/floor.ts, RawEntryReader: the reading of raw+entries, the frame's sequence and timestamp in each entry), consumed the same two ways: the work of a replay with a trivial reader in place of the WAL's. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. entries limit (per-entry): 1 / (1/raw+entries + 1/effect-floor (per-entry)), reading that builds the entries the API hands out, then the Stream consumer of entries built beforehand. ${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones. Peers read back what they wrote in W3a.`)
   w4.note(`Against the reading floor: in the rotation, run by run, wal-fast holding the chunk ${spread(againstFloor.holding)}x of the reading floor, releasing it ${spread(againstFloor.releasing)}x, an Effect per entry ${spread(againstFloor.perEntry)}x of the reading floor per-entry; back to back, ${paired.chunk.length} pairs in alternating order, holding the chunk ${spread(paired.chunk)}x and an Effect per entry ${spread(paired["per-entry"])}x. raw+entries is ${spread(againstFloor.entriesOfRaw)}x of raw: what building an entry and a payload view per frame leaves of raw's rate in plain code, before any Stream runs (bench/entry-cost.ts splits it up).`)
