@@ -46,7 +46,10 @@ export interface SegmentSource {
 /** Why `decodeBuffered` returned: a full chunk, a frame past `upTo`, a seal frame, or the cursor's stop. */
 type Stop = "full" | "passed" | "seal" | StopReason
 
-/** Entries per chunk at most. */
+/**
+ * Entries that close a chunk at the end of the atomic batch that reaches them: a batch is never
+ * split between chunks, so a chunk may hold more (5,000 with batches of 1,000).
+ */
 const CHUNK_ENTRIES = 4096
 
 /**
