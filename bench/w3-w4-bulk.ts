@@ -8,8 +8,8 @@
  * speed (V8 warm-up, and Effect's `Channel.fromEffect` closure that V8 allocates in the old
  * generation: bench/README.md, "What holds a sink's chunks"), whichever system comes first.
  *
- * After each recorded run's rotation, the WAL's replay and the reading floor run `--pairs` times
- * back to back with each consumer, in alternating order.
+ * After each recorded run's rotation, W3a's raw and WAL writes, and the WAL's replay and the
+ * reading floor with each consumer, run `--pairs` times back to back, in alternating order.
  *
  *   npx tsx bench/w3-w4-bulk.ts [--runs 3] [--warmup 1] [--pairs 3] [--small 1000000] [--large 100000] [--batch 1000]
  */
@@ -216,6 +216,8 @@ const main = async () => {
   const writers = [...systems, "wal-fast, one segment"]
   /** Per run: the WAL's replays against the reading floor, and what building the entries keeps of raw. */
   const againstFloor = { holding: [] as Array<number>, releasing: [] as Array<number>, perEntry: [] as Array<number>, entriesOfRaw: [] as Array<number> }
+  /** W3a's WAL against raw written right before or after it, per pair. */
+  const pairedWrites: Array<number> = []
   /** The WAL's replay against the reading floor run right before or after it, per pair. */
   const paired: Record<"chunk" | "per-entry", Array<number>> = { "chunk": [], "per-entry": [] }
   for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
@@ -249,6 +251,18 @@ const main = async () => {
             b[system] = await levelWrite(Level!, at("large"), large)
             break
         }
+      }
+      // This disk's writeback state drifts from minute to minute and moves raw's W3a rate by up to
+      // 2x between runs: two writes back to back compare the WAL and raw at one point of that drift.
+      for (let pair = 0; run >= WARMUP_RUNS && pair < PAIRS; pair++) {
+        const rawPath = Path.join(dir, "pair-raw")
+        const walPath = Path.join(dir, "pair-wal")
+        const walFirst = pair % 2 === 0
+        const first = walFirst ? await walWrite("wal-fast", walPath, small) : rawWrite(rawPath, small)
+        const second = walFirst ? rawWrite(rawPath, small) : await walWrite("wal-fast", walPath, small)
+        pairedWrites.push(walFirst ? first / second : second / first)
+        removeDir(rawPath)
+        removeDir(walPath)
       }
       for (const system of rotate([...systems, "raw+copy", "raw+entries", "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "reading floor", "reading floor per-entry"], run)) {
         switch (system) {
@@ -360,6 +374,7 @@ const main = async () => {
     againstFloor.entriesOfRaw.push(r["raw+entries"]! / r["raw"]!)
     w4.run(Object.fromEntries(["raw", "raw+copy", "raw+entries", ...systems.slice(1), "wal-fast releasing", "wal-fast per-entry", "effect-floor", "effect-floor per-entry", "fresh floor", "fresh floor per-entry", "reading floor", "reading floor per-entry", "per-entry limit", "fresh limit", "fresh limit per-entry", "entries limit", "entries limit per-entry"].map((s) => [s, r[s]!])))
   }
+  w3a.note(`Back to back, ${pairedWrites.length} pairs in alternating order: wal-fast ${spread(pairedWrites)}x of raw.`)
   w3a.note(`wal-fast, one segment: the same WAL with segments of ${ONE_SEGMENT / 1024 / 1024} MiB, so that no segment is rolled over during the run (the default 64 MiB segments roll twice in W3a, six times in W3b); each roll fsyncs the sealed segment before the next one is created, as recovery requires.`)
   w3a.note("raw: the same frames (CRC-32C computed in the timed loop) written with one fs.writeSync per batch and one fdatasync at the end. better-sqlite3: one transaction per batch, synchronous=NORMAL, then one synchronous=FULL commit. classic-level: batch(sync: false) per batch, then one put(sync: true).")
   w4.note(`raw: fs.readSync in ${DEFAULT_READ_BUFFER / 1024} KiB chunks (the WAL's read size), every frame's CRC-32C verified, each payload counted by its offsets (no entry, no view); raw+copy also copies each payload (what Codec.bytes.decode does; a WAL without a schema hands out views instead); raw+entries builds what a reader that hands out entries must (an entry object and a payload view per frame, chunks of 4096, a fresh buffer per read, since views of a buffer forbid reading into it again) and consumes them chunk by chunk. The WAL replays through Wal.reader (no recovery at open) with Stream.runForEachChunk; "wal-fast releasing" the same with a consumer that lets go of each chunk once it has used it; "wal-fast per-entry" with Stream.runForEach and an Effect.sync per entry. effect-floor: a Stream of the same number of entries built in memory beforehand (bench/lib/floor.ts), consumed the same two ways. fresh floor: a Stream that builds the same entries as each chunk is pulled (an object and a view of a fresh 256 KiB buffer per entry, no file, no checksum), consumed the same two ways: building fresh entries and the consumer, without reading. reading floor: a Stream whose chunks raw's reader builds from raw's file as they are pulled (bench/lib/floor.ts, RawEntryReader: the reading of raw+entries, the frame's sequence and timestamp in each entry), consumed the same two ways: the work of a replay with a trivial reader in place of the WAL's. per-entry limit: 1 / (1/raw + 1/effect-floor per-entry), raw reading and the per-entry consumer paid in sequence; the last column is each figure's ratio to it. fresh limit (per-entry): 1 / (1/raw + 1/fresh floor (per-entry)), reading and fresh entries with their consumer paid in sequence. entries limit (per-entry): 1 / (1/raw+entries + 1/effect-floor (per-entry)), reading that builds the entries the API hands out, then the Stream consumer of entries built beforehand. ${WARMUP_RUNS} warm-up run(s) of every system before the recorded ones. Peers read back what they wrote in W3a.`)
