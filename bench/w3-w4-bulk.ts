@@ -227,7 +227,7 @@ const main = async () => {
     const r: Record<string, number> = {}
     try {
       for (const system of rotate(writers, run)) {
-        const at = (name: string) => Path.join(dir, `${system.replace(", ", "-").replace(" ", "-")}-${name}`)
+        const at = (name: string) => Path.join(dir, `${system.replace(/[, ]+/g, "-")}-${name}`)
         switch (system) {
           case "raw":
             a[system] = rawWrite(at("small"), small)
