@@ -12,8 +12,8 @@
  */
 import { Chunk, Effect, Option, Stream } from "effect"
 import * as NFS from "node:fs"
-import { FrameKind, HEADER_SIZE } from "../../src/internal/format/constants.js"
-import { FrameCursor } from "../../src/internal/format/frame.js"
+import { FrameKind } from "../../src/internal/format/constants.js"
+import { RawFrames } from "./harness.js"
 
 interface Waiting {
   readonly payload: Uint8Array
@@ -237,63 +237,41 @@ export const freshFloorStream = (count: number, payloadSize: number, views: Payl
   })
 
 /**
- * Raw's reader, building the entries a WAL reader hands out a chunk at a time: `fs.readSync` into
- * a new zeroed buffer per read (views of a buffer forbid reading into it again), every frame's
- * CRC-32C verified by the project's `FrameCursor`, one entry and one payload view per data frame,
- * carrying the frame's sequence and timestamp, in chunks of up to 4096. No segments, no atomic
- * batches, no pins, no Effect inside: the least a reader of one file of frames does per entry.
+ * Raw's reader (`RawFrames`), building the entries a WAL reader hands out a chunk at a time: a new
+ * zeroed buffer per read (views of a buffer forbid reading into it again), one entry and one
+ * payload view per data frame, carrying the frame's sequence and timestamp, in chunks of up to
+ * 4096. No segments, no atomic batches, no pins, no Effect inside: the least a reader of one file
+ * of frames does per entry.
  */
 export class RawEntryReader {
-  private readonly fd: number
-  private readonly cursor: FrameCursor
-  private fileOffset = HEADER_SIZE
-  private ended = false
+  private readonly frames: RawFrames
 
-  constructor(path: string, seed: number, readonly readSize: number) {
-    this.fd = NFS.openSync(path, "r")
-    this.cursor = new FrameCursor(seed, 16 << 20)
-    this.refill(new Uint8Array(0), 0)
-    const view = this.cursor.view
-    this.cursor.expectedSequence = this.cursor.end >= 24 ? view.getUint32(16, true) : 1
+  constructor(path: string, seed: number, readSize: number) {
+    this.frames = new RawFrames(path, seed, 16 << 20, readSize, "zeroed")
   }
 
-  /** The next chunk; empty once the file is read, when the file is closed too. */
+  /** The next chunk; empty once the file is read (and closed). */
   chunk(): Chunk.Chunk<FloorEntry> {
     const entries = Array.of<FloorEntry>()
-    const cursor = this.cursor
-    while (entries.length < 4096 && !this.ended) {
+    const cursor = this.frames.cursor
+    while (entries.length < 4096) {
       const result = cursor.next()
-      if (result === "frame") {
-        if (cursor.kind === FrameKind.seal) continue
-        const buffer = cursor.buffer
-        entries.push(
-          new FreshEntry(
-            cursor.sequence,
-            cursor.timestamp,
-            "data",
-            new Uint8Array(buffer.buffer, buffer.byteOffset + cursor.payloadStart, cursor.payloadEnd - cursor.payloadStart)
-          )
+      if (result !== "frame") {
+        if (this.frames.refill(result)) continue
+        break
+      }
+      if (cursor.kind === FrameKind.seal) continue
+      const buffer = cursor.buffer
+      entries.push(
+        new FreshEntry(
+          cursor.sequence,
+          cursor.timestamp,
+          "data",
+          new Uint8Array(buffer.buffer, buffer.byteOffset + cursor.payloadStart, cursor.payloadEnd - cursor.payloadStart)
         )
-      } else if (result === "end" || result === "incomplete") {
-        this.refill(cursor.buffer, cursor.position)
-      } else throw new Error(`raw entry reader: ${result} at ${this.fileOffset - (cursor.end - cursor.position)}`)
+      )
     }
     return Chunk.unsafeFromArray(entries)
-  }
-
-  /** Reads the next part of the file into a new buffer, after the undecoded bytes of `previous` from `position`. */
-  private refill(previous: Uint8Array, position: number): void {
-    const keep = previous.length === 0 ? 0 : this.cursor.end - position
-    const buffer = new Uint8Array(Math.max(this.readSize, keep * 2))
-    buffer.set(previous.subarray(position, position + keep))
-    const n = NFS.readSync(this.fd, buffer, keep, buffer.length - keep, this.fileOffset)
-    this.fileOffset += n
-    if (n === 0) {
-      if (keep !== 0) throw new Error(`raw entry reader: ${keep} bytes of an incomplete frame at the end`)
-      this.ended = true
-      NFS.closeSync(this.fd)
-    }
-    this.cursor.reset(buffer, 0, keep + n, this.cursor.expectedSequence)
   }
 }
 

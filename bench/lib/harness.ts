@@ -7,7 +7,7 @@ import * as NFS from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { BatchEncoder } from "../../src/internal/format/frame.js"
-import { FrameCursor } from "../../src/internal/format/frame.js"
+import { FrameCursor, type StopReason } from "../../src/internal/format/frame.js"
 import { HEADER_SIZE, FLAG_CONTINUES, FrameKind } from "../../src/internal/format/constants.js"
 
 /** `--name value` from the command line, or the fallback. */
@@ -232,11 +232,73 @@ export class RawLog {
 }
 
 /**
- * The raw limit's reader: reads a file of frames in large chunks with `fs.readSync` and verifies
- * every frame's CRC-32C with the project's `FrameCursor`; calls `onFrame(buffer, start, end)` for
- * each payload. Returns the number of data frames. With `freshBuffers` every read goes into a new
- * buffer instead of reusing one, as a reader that lends views of its buffers must: zeroed as
+ * Raw's reader: a file of frames read in large chunks with `fs.readSync` and walked by the
+ * project's `FrameCursor`, which verifies every frame's CRC-32C. The caller runs `cursor.next()`
+ * until it stops, then `refill` reads on. With `freshBuffers` every read goes into a new buffer
+ * instead of reusing one, as a reader that lends views of its buffers must: zeroed as
  * `new Uint8Array` makes it (as the WAL's reader does), or unzeroed from `Buffer.allocUnsafeSlow`.
+ */
+export class RawFrames {
+  readonly cursor: FrameCursor
+  private readonly fd: number
+  private fileOffset = HEADER_SIZE
+  private closed = false
+
+  constructor(
+    readonly path: string,
+    seed: number,
+    maxPayload: number,
+    readSize: number,
+    readonly freshBuffers: false | "zeroed" | "unzeroed" = false
+  ) {
+    this.fd = NFS.openSync(path, "r")
+    this.cursor = new FrameCursor(seed, maxPayload)
+    this.cursor.reset(new Uint8Array(readSize), 0, 0, -1)
+  }
+
+  /**
+   * Reads on after the cursor stopped with `stop`, keeping the bytes it has not decoded. Returns
+   * false at the end of the file, which it then closes; throws on a bad frame, or on an incomplete
+   * one at the end.
+   */
+  refill(stop: StopReason): boolean {
+    if (this.closed) return false
+    const cursor = this.cursor
+    const previous = cursor.buffer
+    const kept = cursor.end - cursor.position
+    if (stop !== "end" && stop !== "incomplete") throw new Error(`raw frames: ${stop} at ${this.fileOffset - kept} in ${this.path}`)
+    let buffer = previous
+    if (kept > 0 && cursor.position === 0 && kept === previous.length) {
+      buffer = new Uint8Array(previous.length * 2)
+      buffer.set(previous)
+    } else if (this.freshBuffers !== false) {
+      buffer = this.freshBuffers === "zeroed" ? new Uint8Array(previous.length) : Buffer.allocUnsafeSlow(previous.length)
+      buffer.set(previous.subarray(cursor.position, cursor.end))
+    } else previous.copyWithin(0, cursor.position, cursor.end)
+    const n = NFS.readSync(this.fd, buffer, kept, buffer.length - kept, this.fileOffset)
+    this.fileOffset += n
+    if (n === 0) {
+      if (kept !== 0) throw new Error(`raw frames: incomplete frame at ${this.fileOffset - kept} in ${this.path}`)
+      this.close()
+      return false
+    }
+    const end = kept + n
+    // The first frame's sequence (its low 32 bits) is where the file's sequences start.
+    const expected = cursor.expectedSequence < 0 && end >= 32 ? new DataView(buffer.buffer, buffer.byteOffset).getUint32(16, true) : cursor.expectedSequence
+    cursor.reset(buffer, 0, end, expected)
+    return true
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    NFS.closeSync(this.fd)
+  }
+}
+
+/**
+ * The raw limit's reader: every frame of the file at `path` through `RawFrames`, calling
+ * `onFrame(buffer, start, end)` for each payload. Returns the number of data frames.
  */
 export const rawVerify = (
   path: string,
@@ -246,47 +308,23 @@ export const rawVerify = (
   chunkBytes = 1024 * 1024,
   freshBuffers: false | "zeroed" | "unzeroed" = false
 ): number => {
-  const fd = NFS.openSync(path, "r")
+  const frames = new RawFrames(path, seed, maxPayload, chunkBytes, freshBuffers)
   try {
-    let buffer = new Uint8Array(chunkBytes)
-    const cursor = new FrameCursor(seed, maxPayload)
-    let fileOffset = HEADER_SIZE
-    let kept = 0
-    let expected = -1
-    let frames = 0
+    const cursor = frames.cursor
+    let count = 0
     for (;;) {
-      const n = NFS.readSync(fd, buffer, kept, buffer.length - kept, fileOffset)
-      fileOffset += n
-      const end = kept + n
-      if (expected < 0 && end >= 32) expected = new DataView(buffer.buffer).getUint32(16, true)
-      cursor.reset(buffer, 0, end, expected)
       let result = cursor.next()
       while (result === "frame") {
         if (cursor.kind !== FrameKind.seal) {
-          frames++
+          count++
           onFrame(cursor.buffer, cursor.payloadStart, cursor.payloadEnd)
         }
         result = cursor.next()
       }
-      expected = cursor.expectedSequence
-      kept = end - cursor.position
-      if (n === 0) {
-        if (kept !== 0) throw new Error(`raw verify: ${result} at ${fileOffset - kept} in ${path}`)
-        return frames
-      }
-      if (result !== "end" && result !== "incomplete") throw new Error(`raw verify: ${result} at ${fileOffset - kept} in ${path}`)
-      if (kept > 0 && cursor.position === 0 && kept === buffer.length) {
-        const grown = new Uint8Array(buffer.length * 2)
-        grown.set(buffer)
-        buffer = grown
-      } else if (freshBuffers !== false) {
-        const next = freshBuffers === "zeroed" ? new Uint8Array(buffer.length) : Buffer.allocUnsafeSlow(buffer.length)
-        next.set(buffer.subarray(cursor.position, end))
-        buffer = next
-      } else buffer.copyWithin(0, cursor.position, end)
+      if (!frames.refill(result)) return count
     }
   } finally {
-    NFS.closeSync(fd)
+    frames.close()
   }
 }
 
