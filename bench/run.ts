@@ -33,6 +33,8 @@ const jobs: Array<{
   readonly script: string
   readonly args: ReadonlyArray<string>
   readonly env?: Record<string, string> | undefined
+  /** A launcher that compiles the workload it measures itself and runs it in child processes: run from its source. */
+  readonly launcher?: true
 }> = [
   { name: "W1", script: "w1-durable-one-at-a-time.ts", args: quick ? ["--runs", "3"] : ["--runs", "5"] },
   ...(tmpfs === undefined ? [] : [{ name: "W1", script: "w1-durable-one-at-a-time.ts", args: quick ? ["--runs", "3", "--count", "20000"] : ["--runs", "5", "--count", "20000"], env: tmpfs }]),
@@ -41,12 +43,16 @@ const jobs: Array<{
   { name: "W2", script: "w2-group-commit.ts", args: [...(quick ? ["--runs", "3"] : ["--runs", "5"]), "--shape", "per-append"] },
   ...(tmpfs === undefined ? [] : [{ name: "W2", script: "w2-group-commit.ts", args: [...(quick ? ["--runs", "3"] : ["--runs", "5"]), "--shape", "per-append"], env: tmpfs }]),
   { name: "W3", script: "w3-w4-bulk.ts", args: quick ? ["--runs", "1", "--small", "200000", "--large", "20000"] : ["--runs", "3"] },
+  // What Effect's chunk backing makes of W4 in a process that replays again and again: both modes
+  // of W4's replays, and the cause (bench/README.md, "What holds a sink's chunks").
+  { name: "W4-modes", script: "chunk-backing.ts", args: quick ? ["--rounds", "6", "--processes", "1", "--count", "200000"] : [], launcher: true },
   { name: "W5", script: "w5-open.ts", args: quick ? ["--runs", "1", "--mib", "256"] : ["--runs", "3"] },
   { name: "W6", script: "w6-tail-latency.ts", args: quick ? ["--runs", "1", "--count", "1000"] : ["--runs", "5"] },
   ...(natsServer ? [{ name: "JetStream", script: "jetstream.ts", args: quick ? ["--runs", "1"] : ["--runs", "5"] }] : []),
   ...[["wal-fast"], ["wal-node"], ["wal-fast", "8"]].map(([layer, tails]) => ({
     name: "memory",
     script: "memory.ts",
+    launcher: true as const,
     args: ["--layer", layer!, ...(tails === undefined ? [] : ["--tails", tails]), ...(quick ? ["--mib", "256"] : [])]
   }))
 ]
@@ -70,9 +76,10 @@ for (const job of jobs) {
   const runs = job.name === "memory" && !quick ? 3 : 1
   for (let run = 0; run < runs; run++) {
     console.error(`> ${job.env === undefined ? "" : `TMPDIR=${job.env.TMPDIR} `}${job.script} ${job.args.join(" ")}`)
-    // The memory launcher compiles its own workload (so it can measure the child alone); every
-    // other workload is compiled here and run by plain node, as an application would run.
-    const compiled = job.name === "memory" ? undefined : await compile(`import "./${job.script}"\n`, job.name)
+    // A launcher compiles the workload it measures itself (the memory launcher, so that it can
+    // measure the child alone); every other workload is compiled here and run by plain node, as an
+    // application would run.
+    const compiled = job.launcher ? undefined : await compile(`import "./${job.script}"\n`, job.name)
     const child = spawnSync(
       process.execPath,
       [...(compiled === undefined ? ["--import", "tsx", Path.join(here, job.script)] : [compiled]), ...job.args],
