@@ -11,7 +11,9 @@
  * own payloads, and `..., written bytes` the same with payloads that are views of the bytes the
  * floor wrote (lib/floor.ts `FollowerPayloads`). The WAL with 8 tails and that last floor run back
  * to back in every run, in alternating order, so that the ratio between them is taken between
- * neighbours rather than across the rotation of the other systems.
+ * neighbours rather than across the rotation of the other systems. After each recorded run the
+ * WAL without tails and the floor without followers run `--pairs` times back to back, in
+ * alternating order, for the same reason.
  *
  * `--shape per-append` replaces the 64 long-lived fibers by a fiber per append, as the request
  * fibers of a server: rounds of 64 appends forked together (`Effect.forEach`, unbounded), each round
@@ -21,9 +23,10 @@
  * first in every run (the raw limit and better-sqlite3 replay its batch sizes), so in a fresh
  * process it alone would pay the warm-up: `--warmup` runs (1 by default) are made and dropped.
  *
- *   npx tsx bench/w2-group-commit.ts [--runs 5] [--warmup 1] [--count 20000] [--fibers 64] [--shape long-lived|per-append]
+ *   npx tsx bench/w2-group-commit.ts [--runs 5] [--warmup 1] [--pairs 3] [--count 20000] [--fibers 64] [--shape long-lived|per-append]
  */
 import { Effect, Fiber, Stream } from "effect"
+import * as NFS from "node:fs"
 import * as Path from "node:path"
 import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
@@ -35,6 +38,7 @@ import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib
 
 const RUNS = argument("runs", 5)
 const WARMUP_RUNS = argument("warmup", 1)
+const PAIRS = argument("pairs", 3)
 const COUNT = argument("count", 20_000)
 const FIBERS = argument("fibers", 64)
 const SIZE = 256
@@ -193,6 +197,8 @@ const main = async () => {
   const tailFloorRatios: Array<number> = []
   const tailWrittenRatios: Array<number> = []
   const floorTailRatios: Array<number> = []
+  /** The WAL against the floor run right before or after it, per pair. */
+  const pairedFloor: Array<number> = []
   for (let run = 0; run < WARMUP_RUNS + RUNS; run++) {
     const dir = makeTempDir("w2")
     const figures: Record<string, number> = {}
@@ -259,6 +265,14 @@ const main = async () => {
           }
         }
       }
+      for (let pair = 0; run >= WARMUP_RUNS && pair < PAIRS; pair++) {
+        const pairDir = Path.join(dir, `pair-${pair}`)
+        NFS.mkdirSync(pairDir)
+        const walFirst = pair % 2 === 0
+        const first = walFirst ? (await wal(mainSystem, pairDir)).rate : await floor(pairDir)
+        const second = walFirst ? await floor(pairDir) : (await wal(mainSystem, pairDir)).rate
+        pairedFloor.push(walFirst ? first / second : second / first)
+      }
       if (run >= WARMUP_RUNS) batchMedians.push(median(batches))
     } finally {
       removeDir(dir)
@@ -270,6 +284,7 @@ const main = async () => {
     tailWrittenRatios.push(figures["wal-fast, 8 tails"]! / figures["effect-floor, 8 tails, written bytes"]!)
     floorTailRatios.push(figures["effect-floor, 8 tails, written bytes"]! / figures["effect-floor"]!)
   }
+  report.note(`Back to back, ${pairedFloor.length} pairs in alternating order: wal-fast ${spread(pairedFloor)}x of the Effect floor.`)
   report.note(`With 8 tails: wal-fast ${spread(tailRatios)}x of wal-fast without tails (goal >= 0.9x), ${spread(tailFloorRatios)}x of the Effect floor with 8 followers (each gets every batch as one chunk, entries holding the producers' own payloads), ${spread(tailWrittenRatios)}x of the floor whose followers get views of the bytes it wrote ("written bytes": what a tail fed from memory must deliver). That floor itself keeps ${spread(floorTailRatios)}x of its rate without followers.`)
   report.note(`The WAL (wal-fast) formed batches of median ${batchMedians.map(fmt).join(", ")} entries per fsync (per run); raw and better-sqlite3 replay exactly the batch sizes of the same run, so raw is one write + fdatasync per batch of those sizes; raw-allocated the same in a file extended 1 MiB ahead (ftruncate), as the WAL does.`)
   report.note("better-sqlite3: WAL journal, synchronous=FULL, one transaction per batch (a synchronous API has no concurrent callers to group). classic-level: 64 concurrent put(sync: true) loops.")
