@@ -32,7 +32,7 @@ import * as Durability from "../src/Durability.js"
 import { FRAME_HEADER_SIZE } from "../src/internal/format/constants.js"
 import * as Wal from "../src/Wal.js"
 import { FloorWriter, type FollowerPayloads } from "./lib/floor.js"
-import { argument, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report, spread } from "./lib/harness.js"
+import { argument, backToBack, fmt, makeTempDir, median, payloads, RawLog, removeDir, Report, spread } from "./lib/harness.js"
 import { levelKey, loadLevel, loadSqlite, openSqlite } from "./lib/peers.js"
 import { layers, recordingBatches, rotate, runWith, type WalSystem } from "./lib/systems.js"
 
@@ -268,10 +268,7 @@ const main = async () => {
       for (let pair = 0; run >= WARMUP_RUNS && pair < PAIRS; pair++) {
         const pairDir = Path.join(dir, `pair-${pair}`)
         NFS.mkdirSync(pairDir)
-        const walFirst = pair % 2 === 0
-        const first = walFirst ? (await wal(mainSystem, pairDir)).rate : await floor(pairDir)
-        const second = walFirst ? await floor(pairDir) : (await wal(mainSystem, pairDir)).rate
-        pairedFloor.push(walFirst ? first / second : second / first)
+        pairedFloor.push(await backToBack(pair, async () => (await wal(mainSystem, pairDir)).rate, () => floor(pairDir)))
       }
       if (run >= WARMUP_RUNS) batchMedians.push(median(batches))
     } finally {

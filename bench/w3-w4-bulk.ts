@@ -19,7 +19,7 @@ import * as Durability from "../src/Durability.js"
 import { DEFAULT_READ_BUFFER } from "../src/internal/read/segmentReader.js"
 import * as Wal from "../src/Wal.js"
 import { floorChunks, floorStream, freshFloorStream, readingFloorStream } from "./lib/floor.js"
-import { argument, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report, spread } from "./lib/harness.js"
+import { argument, backToBack, makeTempDir, payloads, RAW_SEED, RawLog, rawVerify, removeDir, Report, spread } from "./lib/harness.js"
 import { type LevelBatchOp, type LevelConstructor, levelKey, loadLevel, loadSqlite, openSqlite, type SqliteConstructor } from "./lib/peers.js"
 import { layers, rotate, runWith, type WalSystem, walSystems } from "./lib/systems.js"
 
@@ -257,10 +257,7 @@ const main = async () => {
       for (let pair = 0; run >= WARMUP_RUNS && pair < PAIRS; pair++) {
         const rawPath = Path.join(dir, "pair-raw")
         const walPath = Path.join(dir, "pair-wal")
-        const walFirst = pair % 2 === 0
-        const first = walFirst ? await walWrite("wal-fast", walPath, small) : rawWrite(rawPath, small)
-        const second = walFirst ? rawWrite(rawPath, small) : await walWrite("wal-fast", walPath, small)
-        pairedWrites.push(walFirst ? first / second : second / first)
+        pairedWrites.push(await backToBack(pair, () => walWrite("wal-fast", walPath, small), () => rawWrite(rawPath, small)))
         removeDir(rawPath)
         removeDir(walPath)
       }
@@ -346,10 +343,7 @@ const main = async () => {
           const wal = () => walReplay("wal-fast", Path.join(dir, "wal-fast-small"), SMALL, consumer)
           const floor = () =>
             Effect.runPromise(consume(readingFloorStream(Path.join(dir, "raw-small"), RAW_SEED, DEFAULT_READ_BUFFER), consumer, SMALL))
-          const walFirst = pair % 2 === 0
-          const first = await (walFirst ? wal() : floor())
-          const second = await (walFirst ? floor() : wal())
-          paired[consumer].push(walFirst ? first / second : second / first)
+          paired[consumer].push(await backToBack(pair, wal, floor))
         }
       }
     } finally {

@@ -124,6 +124,23 @@ export class Report {
   }
 }
 
+/**
+ * The rate of `measured` over the rate of `reference`, the two run back to back: `measured` first
+ * in even pairs, second in odd ones, so that neither always meets the state the other leaves.
+ */
+export const backToBack = async (
+  pair: number,
+  measured: () => number | Promise<number>,
+  reference: () => number | Promise<number>
+): Promise<number> => {
+  if (pair % 2 === 0) {
+    const rate = await measured()
+    return rate / (await reference())
+  }
+  const referenceRate = await reference()
+  return (await measured()) / referenceRate
+}
+
 /** `median (min-max)`. */
 export const spread = (values: ReadonlyArray<number>): string =>
   values.length === 0 ? "-" : `${fmt(median(values))} (${fmt(Math.min(...values))}-${fmt(Math.max(...values))})`
