@@ -588,6 +588,16 @@ describe("Wal: tail", () => {
       )
     })))
 
+  it.scopedLive("chunks close at the end of the atomic batch that reaches 4,096 entries, so a larger batch is one chunk", () =>
+    live(Effect.gen(function*() {
+      const wal = yield* Wal.make({ directory: yield* tempDir })
+      for (let b = 0; b < 5; b++) yield* wal.appendAll(Array.from({ length: 1000 }, () => new Uint8Array(8).fill(b)))
+      yield* wal.appendAll(Array.from({ length: 6000 }, () => new Uint8Array(8).fill(5)))
+      const chunks = Chunk.toArray(yield* Stream.runCollect(Stream.chunks(wal.replay())))
+      expect(chunks.map((c) => c.length)).toEqual([5000, 6000])
+      expect(chunks.flatMap((c) => Chunk.toArray(c).map((e) => e.seq))).toEqual(Array.from({ length: 11000 }, (_, i) => i + 1))
+    })))
+
   it.scopedLive("a tail ends when the WAL closes, after delivering everything committed", () =>
     live(Effect.gen(function*() {
       const directory = yield* tempDir
